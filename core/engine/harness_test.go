@@ -148,7 +148,7 @@ func newEnv(t *testing.T, items int, names ...string) *env {
 
 func newEnvWith(t *testing.T, items int, tweak func(*Config), names ...string) *env {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{NoSync: true})
+	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{NoSync: true, BatchDelay: time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
 	}

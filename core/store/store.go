@@ -32,6 +32,10 @@ type Options struct {
 	// NoSync skips fsync after each commit. Only benchmarks and throwaway
 	// stores should set it: a crash may lose acknowledged work.
 	NoSync bool
+	// BatchDelay is how long a Batch waits for more callers before it
+	// commits (bbolt's default, 10 ms, when zero). Group commit trades this
+	// latency for one fsync per group of concurrent webhooks.
+	BatchDelay time.Duration
 }
 
 // Store owns the bbolt database. It is safe for concurrent use.
@@ -57,6 +61,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: open %s: %w (is another keepwatch running with the same data_dir?)", path, ErrLocked)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if opts.BatchDelay > 0 {
+		db.MaxBatchDelay = opts.BatchDelay
 	}
 	s := &Store{db: db, path: path}
 	if err := s.init(); err != nil {
