@@ -1,0 +1,3 @@
+package httpx
+
+import _ "example.com/kw/config" // violation

@@ -1,0 +1,3 @@
+package jellyfin
+
+import _ "example.com/kw/plugins"

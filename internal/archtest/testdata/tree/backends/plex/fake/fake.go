@@ -1,0 +1,3 @@
+package fake
+
+import _ "example.com/kw/plugins/plugintest" // violation: only tests may use the harness

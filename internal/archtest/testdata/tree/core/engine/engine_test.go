@@ -1,0 +1,3 @@
+package engine
+
+import _ "example.com/kw/plugins/plugintest"

@@ -1,0 +1,3 @@
+package ignored
+
+import _ "example.com/kw/api" // not checked: testdata

@@ -1,0 +1,7 @@
+package store
+
+import (
+	_ "fmt"
+
+	_ "example.com/kw/core/model"
+)

@@ -1,0 +1,3 @@
+module example.com/kw
+
+go 1.26

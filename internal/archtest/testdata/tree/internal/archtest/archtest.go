@@ -1,0 +1,3 @@
+package archtest
+
+import _ "example.com/kw/config" // violation: archtest imports nothing
