@@ -1,0 +1,97 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/internal/memback"
+)
+
+// The test binary doubles as the keepwatch binary: run as
+// `<test binary> plugin serve <type>` it serves one of these built-in
+// backends, exactly as keepwatch re-executes itself.
+var testBuiltins = map[string]plugins.Factory{
+	memback.Type: memback.New,
+	"crashy":     newCrashy,
+	"chatty":     newChatty,
+}
+
+func TestMain(m *testing.M) {
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		f, ok := testBuiltins[os.Args[3]]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "no built-in backend %q\n", os.Args[3])
+			os.Exit(2)
+		}
+		plugins.Serve(f)
+		os.Exit(0)
+	}
+	// Race-enabled plugin processes would sleep a second at exit to let
+	// late race reports out; these tests start dozens of them.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
+	os.Exit(m.Run())
+}
+
+func builtinTypes() []string {
+	var out []string
+	for t := range testBuiltins {
+		out = append(out, t)
+	}
+	return out
+}
+
+// crashy is memback whose process exits after emitting the first import
+// page: a plugin dying with a call in flight.
+type crashy struct{ *memback.Backend }
+
+func newCrashy(env plugins.Env) plugins.Backend {
+	return crashy{memback.New(env).(*memback.Backend)}
+}
+
+func (c crashy) Describe(ctx context.Context) (plugins.Description, error) {
+	d, err := c.Backend.Describe(ctx)
+	d.Type = "crashy"
+	return d, err
+}
+
+func (c crashy) Import(ctx context.Context, req plugins.ImportRequest, emit func([]plugins.Observation) error) error {
+	return c.Backend.Import(ctx, req, func(page []plugins.Observation) error {
+		if err := emit(page); err != nil {
+			return err
+		}
+		os.Exit(3)
+		return nil
+	})
+}
+
+// chatty logs one line per level when configured, for the log bridge test.
+type chatty struct{ *memback.Backend }
+
+func newChatty(env plugins.Env) plugins.Backend {
+	b := chatty{memback.New(env).(*memback.Backend)}
+	log := env.Logger.With().Str("component", "chatty").Logger()
+	chattyLog = func() {
+		log.Trace().Msg("trace line")
+		log.Debug().Msg("debug line")
+		log.Info().Int("n", 7).Msg("info line")
+		log.Warn().Str("key", "value").Msg("warn line")
+		log.Error().Err(fmt.Errorf("boom")).Msg("error line")
+	}
+	return b
+}
+
+var chattyLog func()
+
+func (c chatty) Describe(ctx context.Context) (plugins.Description, error) {
+	d, err := c.Backend.Describe(ctx)
+	d.Type = "chatty"
+	return d, err
+}
+
+func (c chatty) Configure(ctx context.Context, cfg plugins.Config) error {
+	chattyLog()
+	return c.Backend.Configure(ctx, cfg)
+}
