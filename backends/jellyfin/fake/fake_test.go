@@ -571,3 +571,56 @@ func TestSessionsShowPlayback(t *testing.T) {
 		t.Errorf("bob sees alice's session: %v", sessions)
 	}
 }
+
+func TestItemQueryFilters(t *testing.T) {
+	s, ts := Start(t, Options{Seed: 6, Movies: 8, Series: 2, SeasonsPerSeries: 3, EpisodesPerSeason: 4})
+	api, uid := tokenAuth(s.APIKey()), s.UserID("admin")
+	_ = s.SetUserData("admin", s.MovieID(2), UserData{Played: true, PlayCount: 1})
+	_ = s.SetUserData("admin", s.EpisodeID(1, 2, 3), UserData{PlaybackPositionTicks: 5 * 60 * 10_000_000, PlayCount: 1})
+	_ = s.SetUserData("admin", s.MovieID(5), UserData{IsFavorite: true})
+	ids := func(path string) []string {
+		t.Helper()
+		var res queryResult
+		getJSON(t, ts, path, api, &res)
+		var out []string
+		for _, it := range res.Items {
+			out = append(out, it["Id"].(string))
+		}
+		if res.TotalRecordCount < len(out) {
+			t.Errorf("%s: TotalRecordCount %d < %d items", path, res.TotalRecordCount, len(out))
+		}
+		return out
+	}
+	base := "/Items?userId=" + uid
+	for _, tc := range []struct {
+		name  string
+		query string
+		want  []string
+	}{
+		{"no parent, not recursive: the libraries", "", []string{s.LibraryID("movies"), s.LibraryID("tvshows"), s.LibraryID("music")}},
+		{"series children are seasons", "&ParentId=" + s.SeriesID(1), []string{s.SeasonID(1, 1), s.SeasonID(1, 2), s.SeasonID(1, 3)}},
+		{"season children are episodes", "&ParentId=" + s.SeasonID(0, 2), []string{s.EpisodeID(0, 2, 1), s.EpisodeID(0, 2, 2), s.EpisodeID(0, 2, 3), s.EpisodeID(0, 2, 4)}},
+		{"played movies", "&Recursive=true&IncludeItemTypes=Movie&Filters=IsPlayed", []string{s.MovieID(2)}},
+		{"isPlayed=true is the same filter", "&Recursive=true&IncludeItemTypes=Movie&isPlayed=true", []string{s.MovieID(2)}},
+		{"resumable", "&Recursive=true&Filters=IsResumable", []string{s.EpisodeID(1, 2, 3)}},
+		{"favourites", "&Recursive=true&Filters=IsFavorite", []string{s.MovieID(5)}},
+		{"ids", "&Ids=" + s.MovieID(7) + "," + s.MovieID(1), []string{s.MovieID(1), s.MovieID(7)}},
+		{"music library is empty", "&Recursive=true&ParentId=" + s.LibraryID("music"), nil},
+		{"sort by name descending", "&Recursive=true&IncludeItemTypes=Series&SortBy=SortName&SortOrder=Descending", []string{s.SeriesID(1), s.SeriesID(0)}},
+	} {
+		if diff := cmp.Diff(tc.want, ids(base+tc.query)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	if n := len(ids(base + "&Recursive=true&IncludeItemTypes=Movie&isPlayed=false")); n != 7 {
+		t.Errorf("unplayed movies: %d, want 7", n)
+	}
+	if n := len(ids(base + "&Recursive=true&ParentId=" + s.LibraryID("tvshows") + "&IncludeItemTypes=Episode")); n != 24 {
+		t.Errorf("episodes in the shows library: %d, want 24", n)
+	}
+	for _, bad := range []string{"&Filters=IsWatched", "&SortBy=Popularity", "&Limit=-1", "&IncludeItemTypes=Film", "&Recursive=maybe", "&MinDateLastSaved=last-week"} {
+		if status, body := call(t, ts, "GET", base+bad, api, nil); status != http.StatusBadRequest || !strings.Contains(string(body), "parameter") {
+			t.Errorf("%s: status %d body %s; want 400 naming the parameter", bad, status, body)
+		}
+	}
+}

@@ -84,6 +84,9 @@ func TestStats(t *testing.T) {
 	}
 	call(t, http.MethodHead, ts.URL+"/library/sections/1/all?type=1", tok, nil)
 	getJSON(t, ts.URL+"/library/metadata/1000,1001", tok)
+	if r := call(t, http.MethodGet, ts.URL+"/library/nonsense", tok, nil); r.status != 404 {
+		t.Errorf("unknown path: %d, want 404", r.status)
+	}
 	call(t, http.MethodGet, ts.URL+"/library/sections", "bad", nil)
 
 	if n := srv.Requests(fake.RouteSectionAll); n != 3 {
@@ -99,8 +102,11 @@ func TestStats(t *testing.T) {
 		t.Errorf("items served in all %d, want 25", n)
 	}
 	log := srv.RequestLog()
-	if len(log) != 6 {
-		t.Fatalf("request log has %d entries, want 6", len(log))
+	if len(log) != 7 {
+		t.Fatalf("request log has %d entries, want 7", len(log))
+	}
+	if n := srv.Requests(fake.RouteUnknown); n != 1 {
+		t.Errorf("unknown-path requests %d, want 1", n)
 	}
 	for _, rec := range log {
 		if strings.Contains(rec.Query, tok) {
