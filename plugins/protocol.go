@@ -44,7 +44,8 @@ func ServePluginSets(factory Factory, env Env) map[int]plugin.PluginSet {
 // GRPCPluginV1 is protocol version 1 as a go-plugin plugin. The host uses it
 // with a nil Factory; a plugin process with the backend's Factory. It is
 // exported so that hosts and harnesses other than plugins/host (for example
-// plugintest's in-process connection) can speak the same wire.
+// plugintest's in-process connection) can speak the same wire. A gRPC server
+// serving it needs GRPCServerOptions.
 type GRPCPluginV1 struct {
 	plugin.NetRPCUnsupportedPlugin
 	Factory Factory

@@ -181,77 +181,29 @@ func appendObservationsFromWire(dst []Observation, msgs []*pb.Observation) []Obs
 	return dst
 }
 
-// importPageToWire converts a page, factoring out the account and the
-// library names its observations share (see ImportPage in backend.proto).
+// importPageToWire converts a page with the generated types, factoring out
+// what its observations share (see ImportPage in backend.proto). The wire
+// uses the hand encoder appendImportPage; this is its reference, which the
+// tests hold it to.
 func importPageToWire(obs []Observation) *pb.ImportPage {
+	shared := sharedOf(obs)
 	msgs := observationsToWire(obs)
 	page := &pb.ImportPage{Observations: msgs}
-	if len(obs) == 0 {
-		return page
+	if shared.accountSet {
+		page.PageAccount = &pb.PageAccount{Id: shared.accountID, Name: shared.accountN}
 	}
-	id, name := obs[0].AccountID, obs[0].AccountName
-	same := true
-	for i := range obs {
-		if obs[i].AccountID != id || obs[i].AccountName != name {
-			same = false
-			break
-		}
+	for _, id := range shared.libIDs {
+		page.Libraries = append(page.Libraries, &pb.Library{Id: id, Name: shared.libNames[id]})
 	}
-	if same {
-		page.PageAccount = &pb.PageAccount{Id: id, Name: name}
-		for _, m := range msgs {
+	for _, m := range msgs {
+		if shared.accountSet {
 			m.AccountId, m.AccountName = "", ""
 		}
-	}
-	// A library id goes in the table only when every observation with that
-	// id has the same, non-empty name.
-	names := map[string]string{}
-	for i := range obs {
-		lid, lname := obs[i].LibraryID, obs[i].LibraryName
-		if prev, seen := names[lid]; !seen {
-			names[lid] = lname
-		} else if prev != lname {
-			names[lid] = ""
-		}
-	}
-	for lid, lname := range names {
-		if lname != "" {
-			page.Libraries = append(page.Libraries, &pb.Library{Id: lid, Name: lname})
-		}
-	}
-	if len(page.Libraries) > 0 {
-		for _, m := range msgs {
-			if names[m.LibraryId] != "" {
-				m.LibraryName = ""
-			}
+		if _, inTable := shared.libNames[m.LibraryId]; inTable {
+			m.LibraryName = ""
 		}
 	}
 	return page
-}
-
-// appendImportPageFromWire converts a page back, restoring what
-// importPageToWire factored out.
-func appendImportPageFromWire(dst []Observation, page *pb.ImportPage) []Observation {
-	start := len(dst)
-	dst = appendObservationsFromWire(dst, page.GetObservations())
-	added := dst[start:]
-	if acct := page.GetPageAccount(); acct != nil {
-		for i := range added {
-			added[i].AccountID, added[i].AccountName = acct.GetId(), acct.GetName()
-		}
-	}
-	if libs := page.GetLibraries(); len(libs) > 0 {
-		names := make(map[string]string, len(libs))
-		for _, l := range libs {
-			names[l.GetId()] = l.GetName()
-		}
-		for i := range added {
-			if added[i].LibraryName == "" {
-				added[i].LibraryName = names[added[i].LibraryID]
-			}
-		}
-	}
-	return dst
 }
 
 func webhookRequestToWire(r WebhookRequest) *pb.ParseWebhookRequest {

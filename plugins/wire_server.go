@@ -131,13 +131,22 @@ func (s *wireServer) Import(req *pb.ImportRequest, stream pb.Backend_ImportServe
 	// off the backend's path. The queue is short, so a slow host still
 	// slows the backend down (Send blocks while the host's flow-control
 	// window is full) instead of growing a buffer.
-	queue := make(chan *pb.ImportPage, 2)
+	queue := make(chan []Observation, 2)
+	free := make(chan []Observation, 3) // chunk buffers the sender is done with
 	sent := make(chan struct{})
 	var sendErr error
 	go func() {
 		defer close(sent)
-		for msg := range queue {
-			if sendErr = stream.Send(msg); sendErr != nil {
+		for page := range queue {
+			// The encoded bytes are not reused: gRPC may hold them until
+			// written. The chunk is, once encoded.
+			b := appendImportPage(nil, page)
+			clear(page)
+			select {
+			case free <- page[:0]:
+			default:
+			}
+			if sendErr = stream.SendMsg(&rawPage{b: b}); sendErr != nil {
 				return
 			}
 		}
@@ -148,11 +157,16 @@ func (s *wireServer) Import(req *pb.ImportRequest, stream pb.Backend_ImportServe
 			if r.PageSize > 0 && n > r.PageSize {
 				n = r.PageSize
 			}
-			// Converted here, before emit returns: the backend may reuse
-			// the page slice afterwards.
-			msg := importPageToWire(page[:n])
+			// Copied before emit returns: the backend may reuse the page
+			// slice afterwards (the strings inside it stay as they are).
+			var chunk []Observation
 			select {
-			case queue <- msg:
+			case chunk = <-free:
+			default:
+			}
+			chunk = append(chunk, page[:n]...)
+			select {
+			case queue <- chunk:
 			case <-sent:
 				return sendErr
 			case <-ctx.Done():

@@ -192,12 +192,17 @@ func Inspect(ctx context.Context, path string, args []string, log zerolog.Logger
 // asJSON an array of PluginInfo (empty, not null, when there is none).
 func WriteList(w io.Writer, infos []PluginInfo, asJSON bool) error {
 	if asJSON {
-		if infos == nil {
-			infos = []PluginInfo{}
+		// Arrays, never null, so scripts can iterate without checks.
+		out := make([]PluginInfo, len(infos))
+		for i, p := range infos {
+			if p.Capabilities == nil {
+				p.Capabilities = []plugins.Capability{}
+			}
+			out[i] = p
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(infos)
+		return enc.Encode(out)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tSOURCE\tVERSION\tCAPABILITIES\tPATH\tNOTE")

@@ -189,6 +189,8 @@ func (h *Host) Add(cfg plugins.Config) (*Instance, error) {
 	}
 	in := newInstance(h.opts, cmd, cfg)
 	h.instances[cfg.Name] = in
+	h.log.Debug().Str("backend", cfg.Name).Str("backend_type", cfg.Type).Str("source", string(cmd.Source)).
+		Str("path", cmd.Path).Msg("supervising plugin")
 	go in.supervise()
 	return in, nil
 }

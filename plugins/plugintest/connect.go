@@ -21,7 +21,7 @@ import (
 func Connect(t testing.TB, factory plugins.Factory) plugins.Client {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(plugins.MaxMessageBytes), grpc.MaxSendMsgSize(plugins.MaxMessageBytes))
+	srv := grpc.NewServer(plugins.GRPCServerOptions()...)
 	p := &plugins.GRPCPluginV1{Factory: factory, Env: plugins.Env{Logger: TestLogger(t)}}
 	if err := p.GRPCServer(nil, srv); err != nil {
 		t.Fatalf("plugintest: register backend: %v", err)

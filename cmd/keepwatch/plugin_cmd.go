@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/host"
+)
+
+// newPluginCmd builds `keepwatch plugin serve|list`. builtins are the
+// backends compiled into this binary, by type.
+func newPluginCmd(builtins map[string]plugins.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Serve or list backend plugins",
+	}
+	cmd.AddCommand(newPluginServeCmd(builtins), newPluginListCmd(builtins))
+	return cmd
+}
+
+func newPluginServeCmd(builtins map[string]plugins.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve TYPE",
+		Short: "Serve a built-in backend as a plugin process (keepwatch runs this itself)",
+		Long: "Serve a built-in backend over the plugin protocol. keepwatch serve starts one such process\n" +
+			"per configured backend; run by hand, it says it is a plugin and exits.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			factory, ok := builtins[args[0]]
+			if !ok {
+				return fmt.Errorf("no built-in backend %q (built-in: %s); an external plugin runs as %s%s from the plugins directory",
+					args[0], pluginTypeList(builtins), host.ExecutablePrefix, args[0])
+			}
+			plugins.Serve(factory)
+			return nil
+		},
+	}
+}
+
+func newPluginListCmd(builtins map[string]plugins.Factory) *cobra.Command {
+	var (
+		dir    string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List built-in backends and the plugins found in the plugins directory",
+		Long: "List the built-in backends and the " + host.ExecutablePrefix + "<type> executables in the plugins\n" +
+			"directory, with their versions and capabilities. Each external plugin is started once to describe itself.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			infos, err := host.List(ctx, host.ListOptions{
+				Builtins:   builtins,
+				PluginsDir: dir,
+				Logger:     zerolog.New(cmd.ErrOrStderr()).Level(zerolog.WarnLevel).With().Timestamp().Logger(),
+			})
+			if err != nil {
+				return err
+			}
+			return host.WriteList(cmd.OutOrStdout(), infos, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&dir, "plugins-dir", "./plugins", "directory holding "+host.ExecutablePrefix+"<type> executables (server.plugins_dir)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func pluginTypeList(builtins map[string]plugins.Factory) string {
+	if len(builtins) == 0 {
+		return "none"
+	}
+	types := make([]string, 0, len(builtins))
+	for t := range builtins {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return strings.Join(types, ", ")
+}
