@@ -87,7 +87,7 @@ func TestRoutesAndPrefix(t *testing.T) {
 
 func TestMarkPlayedDateFormat(t *testing.T) {
 	clock := newClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
-	s, ts := Start(t, Options{Seed: 2, Movies: 2, Now: clock.now})
+	s, ts := Start(t, Options{Seed: 2, Movies: 2, Now: clock.Now})
 	api, uid, m := tokenAuth(s.APIKey()), s.UserID("admin"), s.MovieID(1)
 	var d map[string]any
 	status, b := call(t, ts, "POST", "/Users/"+uid+"/PlayedItems/"+m+"?DatePlayed=20240501123000", api, nil)
@@ -171,10 +171,10 @@ func TestMinDateLastSavedForUserSeesUserData(t *testing.T) {
 		{Version4_1, []int{5}},    // the open-source code: item date only
 	} {
 		clock := newClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-		s, ts := Start(t, Options{Version: tc.version, Seed: 9, Movies: 10, Now: clock.now})
+		s, ts := Start(t, Options{Version: tc.version, Seed: 9, Movies: 10, Now: clock.Now})
 		api, uid := tokenAuth(s.APIKey()), s.UserID("admin")
 		call(t, ts, "POST", "/Users/"+uid+"/PlayedItems/"+s.MovieID(3)+"?DatePlayed=20250101000000", api, nil)
-		_ = s.TouchItem(s.MovieID(5), clock.now())
+		_ = s.TouchItem(s.MovieID(5), clock.Now())
 		var res queryResult
 		getJSON(t, ts, "/Users/"+uid+"/Items?Recursive=true&IncludeItemTypes=Movie&MinDateLastSavedForUser=2024-12-31T00:00:00Z", api, &res)
 		var got, want []string
@@ -209,11 +209,11 @@ func TestAnyProviderIdEquals(t *testing.T) {
 
 func TestDeltaQueryByDatePlayed(t *testing.T) {
 	clock := newClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
-	s, ts := Start(t, Options{Seed: 21, Movies: 500, PlayedFraction: 0.4, Now: clock.now})
+	s, ts := Start(t, Options{Seed: 21, Movies: 500, PlayedFraction: 0.4, Now: clock.Now})
 	api, uid := tokenAuth(s.APIKey()), s.UserID("admin")
 	var want []string
 	for i := 0; i < 5; i++ {
-		clock.advance(time.Minute)
+		clock.Advance(time.Minute)
 		id := s.MovieID(10 + i)
 		_ = s.TogglePlayed("admin", id, true)
 		want = append([]string{id}, want...)

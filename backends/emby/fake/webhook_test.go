@@ -56,8 +56,8 @@ var embyDateRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$`)
 func TestWebhookShapesMatchCaptures(t *testing.T) {
 	sink := newSink(t)
 	clock := newClock(time.Date(2025, 6, 13, 17, 17, 5, 123456700, time.UTC))
-	s, _ := Start(t, Options{Seed: 4, Movies: 2, Series: 1, SeasonsPerSeries: 1, EpisodesPerSeason: 2, Users: users(), Now: clock.now,
-		Webhooks: []WebhookTarget{{URL: sink.ts.URL, Users: []string{"alice"}}}})
+	s, _ := Start(t, Options{Seed: 4, Movies: 2, Series: 1, SeasonsPerSeries: 1, EpisodesPerSeason: 2, Users: users(), Now: clock.Now,
+		Webhooks: []WebhookTarget{{URL: sink.URL, Users: []string{"alice"}}}})
 	movie, ep := s.MovieID(1), s.EpisodeID(0, 1, 2)
 	p, _ := s.StartPlayback("alice", ep, PlaybackOptions{Position: time.Minute})
 	_ = p.Pause(2 * time.Minute)
@@ -67,14 +67,14 @@ func TestWebhookShapesMatchCaptures(t *testing.T) {
 	p, _ = s.StartPlayback("alice", movie, PlaybackOptions{})
 	it, _ := s.Item(movie)
 	_, _ = p.Stop(it.RunTime)
-	hooks := sink.drain(t, s)
+	hooks := sink.Drain(t, s)
 	var events []string
 	bodies := map[string][]map[string]any{}
 	for _, h := range hooks {
-		if ct := h.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		if ct := h.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 			t.Errorf("Content-Type %q", ct)
 		}
-		if ua := h.header.Get("User-Agent"); ua != "Emby Server/4.8.11.0" {
+		if ua := h.Header.Get("User-Agent"); ua != "Emby Server/4.8.11.0" {
 			t.Errorf("User-Agent %q", ua)
 		}
 		m := decodeHook(t, h)
@@ -141,7 +141,7 @@ func sortStrings(in []string) []string {
 func TestWebhookMarksEchoAndLibraryEvents(t *testing.T) {
 	sink := newSink(t)
 	s, ts := Start(t, Options{Seed: 4, Movies: 2, Series: 1, Users: users(),
-		Webhooks: []WebhookTarget{{URL: sink.ts.URL, Format: WebhookMultipart, Users: []string{"bob"}}}})
+		Webhooks: []WebhookTarget{{URL: sink.URL, Format: WebhookMultipart, Users: []string{"bob"}}}})
 	uid := s.UserID("alice")
 	call(t, ts, "POST", "/Users/"+uid+"/PlayedItems/"+s.MovieID(0)+"?DatePlayed=20240101000000", tokenAuth(s.APIKey()), nil)
 	_ = s.TogglePlayed("bob", s.MovieID(1), false)
@@ -150,15 +150,15 @@ func TestWebhookMarksEchoAndLibraryEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SendTestNotification()
-	hooks := sink.drain(t, s)
+	hooks := sink.Drain(t, s)
 	var events []string
 	var parsed []map[string]any
 	for _, h := range hooks {
-		mt, params, err := mime.ParseMediaType(h.header.Get("Content-Type"))
+		mt, params, err := mime.ParseMediaType(h.Header.Get("Content-Type"))
 		if err != nil || mt != "multipart/form-data" {
-			t.Fatalf("Content-Type %q", h.header.Get("Content-Type"))
+			t.Fatalf("Content-Type %q", h.Header.Get("Content-Type"))
 		}
-		form, err := multipart.NewReader(bytes.NewReader(h.body), params["boundary"]).ReadForm(1 << 20)
+		form, err := multipart.NewReader(bytes.NewReader(h.Body), params["boundary"]).ReadForm(1 << 20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,9 +201,9 @@ func TestWebhookMarksEchoAndLibraryEvents(t *testing.T) {
 
 func TestWebhook47HasNoDescription(t *testing.T) {
 	sink := newSink(t)
-	s, _ := Start(t, Options{Version: Version4_7, Movies: 1, Webhooks: []WebhookTarget{{URL: sink.ts.URL}}})
+	s, _ := Start(t, Options{Version: Version4_7, Movies: 1, Webhooks: []WebhookTarget{{URL: sink.URL}}})
 	_ = s.TogglePlayed("admin", s.MovieID(0), true)
-	m := decodeHook(t, sink.drain(t, s)[0])
+	m := decodeHook(t, sink.Drain(t, s)[0])
 	if _, ok := m["Description"]; ok {
 		t.Error("4.7 bodies have no Description")
 	}

@@ -257,7 +257,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestMarkPlayedSemantics(t *testing.T) {
 	clock := newClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
-	s, ts := Start(t, Options{Seed: 2, Movies: 3, Now: clock.now, Users: twoUsers()})
+	s, ts := Start(t, Options{Seed: 2, Movies: 3, Now: clock.Now, Users: twoUsers()})
 	api, uid := tokenAuth(s.APIKey()), s.UserID("alice")
 	movie := s.MovieID(2)
 	type ud struct {
@@ -389,12 +389,12 @@ func TestPlaybackResumeRules(t *testing.T) {
 
 func TestMinDateLastSavedForUserFiltersItemsNotUserData(t *testing.T) {
 	clock := newClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
-	s, ts := Start(t, Options{Seed: 9, Movies: 10, Now: clock.now})
+	s, ts := Start(t, Options{Seed: 9, Movies: 10, Now: clock.Now})
 	api, uid := tokenAuth(s.APIKey()), s.UserID("admin")
 	since := "2024-12-31T00:00:00Z"
 	watched, refreshed := s.MovieID(3), s.MovieID(5)
 	call(t, ts, "POST", "/UserPlayedItems/"+watched+"?userId="+uid+"&datePlayed=20250101000000", api, nil)
-	if err := s.TouchItem(refreshed, clock.now()); err != nil {
+	if err := s.TouchItem(refreshed, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var res queryResult
@@ -427,18 +427,18 @@ func TestMinDateLastSavedAloneFailsBefore1011(t *testing.T) {
 // The delta query a backend uses: newest plays first, paging stops at `since`.
 func TestDeltaQueryReadsOnlyWhatChanged(t *testing.T) {
 	clock := newClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
-	s, ts := Start(t, Options{Seed: 21, Movies: 2000, Series: 20, SeasonsPerSeries: 2, EpisodesPerSeason: 25, PlayedFraction: 0.3, ResumeFraction: 0.05, Now: clock.now})
+	s, ts := Start(t, Options{Seed: 21, Movies: 2000, Series: 20, SeasonsPerSeries: 2, EpisodesPerSeason: 25, PlayedFraction: 0.3, ResumeFraction: 0.05, Now: clock.Now})
 	api, uid := tokenAuth(s.APIKey()), s.UserID("admin")
-	since := clock.now()
+	since := clock.Now()
 	var played []string
 	for i := 0; i < 10; i++ {
-		clock.advance(time.Minute)
+		clock.Advance(time.Minute)
 		id := s.MovieID(100 + i*7)
 		if i%2 == 1 {
 			id = s.EpisodeID(i, 1, 3)
 		}
 		p, _ := s.StartPlayback("admin", id, PlaybackOptions{})
-		clock.advance(time.Minute)
+		clock.Advance(time.Minute)
 		it, _ := s.Item(id)
 		if _, err := p.Stop(it.RunTime); err != nil {
 			t.Fatal(err)

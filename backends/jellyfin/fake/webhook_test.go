@@ -63,7 +63,7 @@ func byType(t *testing.T, hooks []capturedHook) map[string][]map[string]any {
 func TestWebhookShapesMatchCaptures(t *testing.T) {
 	sink := newSink(t)
 	s, _ := Start(t, Options{Seed: 8, Series: 1, SeasonsPerSeries: 1, EpisodesPerSeason: 3, Users: twoUsers(),
-		Webhooks: []WebhookTarget{{URL: sink.ts.URL}}})
+		Webhooks: []WebhookTarget{{URL: sink.URL}}})
 	ep := s.EpisodeID(0, 1, 2)
 	p, err := s.StartPlayback("alice", ep, PlaybackOptions{Position: time.Minute})
 	if err != nil {
@@ -72,12 +72,12 @@ func TestWebhookShapesMatchCaptures(t *testing.T) {
 	_ = p.Progress(2 * time.Minute)
 	_, _ = p.Stop(3 * time.Minute)
 	_ = s.TogglePlayed("alice", ep, false)
-	hooks := sink.drain(t, s)
+	hooks := sink.Drain(t, s)
 	for _, h := range hooks {
-		if got := h.header.Get("Content-Type"); got != "text/plain; charset=utf-8" {
+		if got := h.Header.Get("Content-Type"); got != "text/plain; charset=utf-8" {
 			t.Errorf("Content-Type %q, want the Generic destination's text/plain; charset=utf-8", got)
 		}
-		if got := h.header.Get("User-Agent"); got != "Jellyfin-Server/10.11.11" {
+		if got := h.Header.Get("User-Agent"); got != "Jellyfin-Server/10.11.11" {
 			t.Errorf("User-Agent %q", got)
 		}
 	}
@@ -132,15 +132,15 @@ func strOr(v any) string { s, _ := v.(string); return s }
 
 func TestWebhookEchoesOwnWrites(t *testing.T) {
 	sink := newSink(t)
-	s, ts := Start(t, Options{Seed: 8, Movies: 3, Webhooks: []WebhookTarget{{URL: sink.ts.URL, Format: WebhookJSON}}})
+	s, ts := Start(t, Options{Seed: 8, Movies: 3, Webhooks: []WebhookTarget{{URL: sink.URL, Format: WebhookJSON}}})
 	api, uid, m := tokenAuth(s.APIKey()), s.UserID("admin"), s.MovieID(1)
 	call(t, ts, "POST", "/UserPlayedItems/"+m+"?userId="+uid+"&datePlayed=20240102030405", api, nil)
 	call(t, ts, "POST", "/UserItems/"+m+"/UserData?userId="+uid, api, map[string]any{"PlaybackPositionTicks": 42})
-	hooks := sink.drain(t, s)
+	hooks := sink.Drain(t, s)
 	if len(hooks) != 2 {
 		t.Fatalf("%d webhooks, want 2", len(hooks))
 	}
-	if ct := hooks[0].header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+	if ct := hooks[0].Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 		t.Errorf("WebhookJSON Content-Type %q", ct)
 	}
 	a, b := decodeHook(t, hooks[0]), decodeHook(t, hooks[1])
@@ -155,11 +155,11 @@ func TestWebhookEchoesOwnWrites(t *testing.T) {
 func TestWebhookOnePerSessionUser(t *testing.T) {
 	sink := newSink(t)
 	s, _ := Start(t, Options{Seed: 1, Movies: 1, Users: twoUsers(),
-		Webhooks: []WebhookTarget{{URL: sink.ts.URL, Events: []string{"PlaybackStart"}}}})
+		Webhooks: []WebhookTarget{{URL: sink.URL, Events: []string{"PlaybackStart"}}}})
 	if _, err := s.StartPlayback("alice", s.MovieID(0), PlaybackOptions{AdditionalUsers: []string{"bob"}}); err != nil {
 		t.Fatal(err)
 	}
-	got := byType(t, sink.drain(t, s))
+	got := byType(t, sink.Drain(t, s))
 	if len(got) != 1 || len(got["PlaybackStart"]) != 2 {
 		t.Fatalf("want two PlaybackStart (Events filter drops the rest), got %v", keysOfTypes(got))
 	}
@@ -186,14 +186,14 @@ func keysOfTypes(m map[string][]map[string]any) []string {
 
 func TestWebhookUserFilterAndItemAdded(t *testing.T) {
 	sink := newSink(t)
-	s, _ := Start(t, Options{Seed: 1, Movies: 1, Users: twoUsers(), Webhooks: []WebhookTarget{{URL: sink.ts.URL, Users: []string{"bob"}}}})
+	s, _ := Start(t, Options{Seed: 1, Movies: 1, Users: twoUsers(), Webhooks: []WebhookTarget{{URL: sink.URL, Users: []string{"bob"}}}})
 	_ = s.TogglePlayed("alice", s.MovieID(0), true) // filtered out: alice is not in UserFilter
 	_ = s.TogglePlayed("bob", s.MovieID(0), true)
 	it, err := s.AddItem(NewItem{Type: "Movie", Name: "New One", Year: 2024, ProviderIDs: map[string]string{"Tmdb": "999", "Imdb": "tt0999"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := byType(t, sink.drain(t, s))
+	got := byType(t, sink.Drain(t, s))
 	if len(got["UserDataSaved"]) != 1 || got["UserDataSaved"][0]["NotificationUsername"] != "bob" {
 		t.Errorf("UserFilter: %v", got["UserDataSaved"])
 	}
@@ -213,10 +213,10 @@ func TestWebhookUserFilterAndItemAdded(t *testing.T) {
 
 func TestWebhookQuoteEscapeQuirk(t *testing.T) {
 	sink := newSink(t)
-	s, _ := Start(t, Options{Seed: 1, Movies: 8, Webhooks: []WebhookTarget{{URL: sink.ts.URL}, {URL: sink.ts.URL, NoQuoteEscape: true}}})
+	s, _ := Start(t, Options{Seed: 1, Movies: 8, Webhooks: []WebhookTarget{{URL: sink.URL}, {URL: sink.URL, NoQuoteEscape: true}}})
 	quoted := s.MovieID(7) // generated movie 7 has quotes in its name
 	_ = s.TogglePlayed("admin", quoted, true)
-	hooks := sink.drain(t, s)
+	hooks := sink.Drain(t, s)
 	if len(hooks) != 2 {
 		t.Fatalf("%d hooks", len(hooks))
 	}
@@ -227,22 +227,22 @@ func TestWebhookQuoteEscapeQuirk(t *testing.T) {
 	if without["Name"] != `The "Quoted" Movie 00007` {
 		t.Errorf("NoQuoteEscape: Name %q", without["Name"])
 	}
-	if !strings.Contains(string(hooks[0].body), `\u0022`) && !strings.Contains(string(hooks[0].body), `\\\"`) {
-		t.Errorf("raw body does not carry an escaped backslash-quote: %s", hooks[0].body)
+	if !strings.Contains(string(hooks[0].Body), `\u0022`) && !strings.Contains(string(hooks[0].Body), `\\\"`) {
+		t.Errorf("raw body does not carry an escaped backslash-quote: %s", hooks[0].Body)
 	}
 }
 
 func TestWebhookGenericForm(t *testing.T) {
 	sink := newSink(t)
-	s, _ := Start(t, Options{Seed: 1, Movies: 1, Webhooks: []WebhookTarget{{URL: sink.ts.URL, Format: WebhookForm, Fields: map[string]string{"Source": "kw"}}}})
+	s, _ := Start(t, Options{Seed: 1, Movies: 1, Webhooks: []WebhookTarget{{URL: sink.URL, Format: WebhookForm, Fields: map[string]string{"Source": "kw"}}}})
 	p, _ := s.StartPlayback("admin", s.MovieID(0), PlaybackOptions{})
 	_ = p.Pause(90 * time.Second)
-	hooks := sink.drain(t, s)
+	hooks := sink.Drain(t, s)
 	last := hooks[len(hooks)-1]
-	if ct := last.header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+	if ct := last.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	v, err := url.ParseQuery(string(last.body))
+	v, err := url.ParseQuery(string(last.Body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,9 +266,9 @@ func TestWebhookTimestamps(t *testing.T) {
 		{time.Date(2025, 8, 15, 21, 19, 42, 0, time.UTC), "2025-08-15T23:19:42.0000000Z", "2025-08-15T21:19:42.0000000Z"},
 	} {
 		clock := newClock(tc.now)
-		s, _ := Start(t, Options{Seed: 1, Movies: 1, Now: clock.now, Location: zone, Webhooks: []WebhookTarget{{URL: sink.ts.URL}}})
+		s, _ := Start(t, Options{Seed: 1, Movies: 1, Now: clock.Now, Location: zone, Webhooks: []WebhookTarget{{URL: sink.URL}}})
 		_ = s.TogglePlayed("admin", s.MovieID(0), false)
-		m := decodeHook(t, sink.drain(t, s)[0])
+		m := decodeHook(t, sink.Drain(t, s)[0])
 		if m["Timestamp"] != tc.local || m["UtcTimestamp"] != tc.utcStr {
 			t.Errorf("Timestamp %v UtcTimestamp %v; want %s %s", m["Timestamp"], m["UtcTimestamp"], tc.local, tc.utcStr)
 		}
