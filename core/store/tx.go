@@ -17,6 +17,24 @@ import (
 // network call may happen while it is open.
 type Tx struct {
 	tx *bolt.Tx
+	// read remembers, for records read in this transaction, the index
+	// entries they had, so PutRecord need not read and decode them again.
+	read map[uint64]indexed
+}
+
+// indexed is what a stored record contributes to the two indexes.
+type indexed struct {
+	user string
+	keys []string          // user+key index entries
+	refs map[string]string // backend → remote id
+}
+
+func indexedOf(r *model.Record) indexed {
+	ix := indexed{user: r.User, keys: indexKeys(r), refs: make(map[string]string, len(r.Refs))}
+	for b, ref := range r.Refs {
+		ix.refs[b] = ref.RemoteID
+	}
+	return ix
 }
 
 // ErrReadOnly is returned when a write is attempted in a View transaction.
@@ -93,6 +111,12 @@ func (t *Tx) Record(id uint64) (*model.Record, error) {
 	if !ok {
 		return nil, fmt.Errorf("store: record %d: %w", id, ErrNotFound)
 	}
+	if t.tx.Writable() {
+		if t.read == nil {
+			t.read = map[uint64]indexed{}
+		}
+		t.read[id] = indexedOf(&r)
+	}
 	return &r, nil
 }
 
@@ -140,13 +164,15 @@ func (t *Tx) PutRecord(r *model.Record) error {
 		return ErrReadOnly
 	}
 	records := t.bucket(bucketRecords)
-	var old *model.Record
+	var old *indexed
 	if r.ID == 0 {
 		id, err := records.NextSequence()
 		if err != nil {
 			return fmt.Errorf("store: next record id: %w", err)
 		}
 		r.ID = id
+	} else if ix, ok := t.read[r.ID]; ok {
+		old = &ix
 	} else {
 		var prev model.Record
 		ok, err := getJSON(records, u64(r.ID), &prev)
@@ -154,7 +180,8 @@ func (t *Tx) PutRecord(r *model.Record) error {
 			return err
 		}
 		if ok {
-			old = &prev
+			ix := indexedOf(&prev)
+			old = &ix
 		}
 	}
 	r.V = model.RecordVersion
@@ -165,20 +192,23 @@ func (t *Tx) PutRecord(r *model.Record) error {
 	idxGUID, idxRemote := t.bucket(bucketIdxGUID), t.bucket(bucketIdxRemote)
 	newKeys := indexKeys(r)
 	if old != nil {
-		for _, k := range indexKeys(old) {
+		for _, k := range old.keys {
 			if !contains(newKeys, k) {
-				if err := deleteIfPointsAt(idxGUID, joinKey(old.User, k), id); err != nil {
+				if err := deleteIfPointsAt(idxGUID, joinKey(old.user, k), id); err != nil {
 					return err
 				}
 			}
 		}
-		for backend, ref := range old.Refs {
-			if nr, ok := r.Refs[backend]; !ok || nr.RemoteID != ref.RemoteID {
-				if err := deleteIfPointsAt(idxRemote, joinKey(old.User, backend, ref.RemoteID), id); err != nil {
+		for backend, remote := range old.refs {
+			if nr, ok := r.Refs[backend]; !ok || nr.RemoteID != remote {
+				if err := deleteIfPointsAt(idxRemote, joinKey(old.user, backend, remote), id); err != nil {
 					return err
 				}
 			}
 		}
+	}
+	if t.read != nil {
+		t.read[r.ID] = indexedOf(r)
 	}
 	for _, k := range newKeys {
 		if err := putIfChanged(idxGUID, joinKey(r.User, k), id); err != nil {
@@ -213,6 +243,7 @@ func (t *Tx) DeleteRecord(id uint64) error {
 			return err
 		}
 	}
+	delete(t.read, id)
 	return t.bucket(bucketRecords).Delete(key)
 }
 
