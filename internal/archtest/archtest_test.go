@@ -32,12 +32,12 @@ func TestCheckCatchesViolations(t *testing.T) {
 		t.Fatal(err)
 	}
 	const (
-		engineRule  = "core/engine/... may import only core/engine/..., core/store/..., core/model/..., plugins"
-		backendRule = "backends/*/... may import only backends/*/..., backends/internal/..., plugins"
+		engineRule  = "core/engine/... may import only core/engine/..., core/store/..., core/model/..., plugins, plugins/guids"
+		backendRule = "backends/*/... may import only backends/*/..., backends/internal/..., plugins, plugins/guids"
 	)
 	want := []Violation{
 		{File: "api/api.go", Import: "example.com/kw/backends/plex", Reason: "api/... may import only api/..., core/engine/..., core/store/..., core/model/..., tasks/..., plugins, plugins/host, config/..."},
-		{File: "backends/internal/httpx/httpx.go", Import: "example.com/kw/config", Reason: "backends/internal/... may import only backends/internal/..., plugins"},
+		{File: "backends/internal/httpx/httpx.go", Import: "example.com/kw/config", Reason: "backends/internal/... may import only backends/internal/..., plugins, plugins/guids"},
 		{File: "backends/plex/fake/fake.go", Import: "example.com/kw/plugins/plugintest", Reason: backendRule},
 		{File: "backends/plex/plex.go", Import: "example.com/kw/backends/jellyfin", Reason: backendRule},
 		{File: "backends/plex/plex.go", Import: "example.com/kw/core/store", Reason: backendRule},
