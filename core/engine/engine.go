@@ -120,6 +120,10 @@ type Result struct {
 	Held      int `json:"held"`
 	Queued    int `json:"queued"`
 	Invalid   int `json:"invalid"`
+	// Writes of export runs.
+	Written     int `json:"written"`
+	WriteFailed int `json:"write_failed"`
+	Retried     int `json:"retried"`
 }
 
 // Add adds o to r.
@@ -135,6 +139,9 @@ func (r *Result) Add(o Result) {
 	r.Held += o.Held
 	r.Queued += o.Queued
 	r.Invalid += o.Invalid
+	r.Written += o.Written
+	r.WriteFailed += o.WriteFailed
+	r.Retried += o.Retried
 }
 
 // Counts returns r as a map for a run's counters.
@@ -143,6 +150,7 @@ func (r Result) Counts() map[string]int {
 		"observed": r.Observed, "created": r.Created, "changed": r.Changed, "unchanged": r.Unchanged,
 		"stale": r.Stale, "conflicts": r.Conflicts, "unmatched": r.Unmatched, "ignored": r.Ignored,
 		"held": r.Held, "queued": r.Queued, "invalid": r.Invalid,
+		"written": r.Written, "write_failed": r.WriteFailed, "retried": r.Retried,
 	}
 }
 

@@ -40,6 +40,9 @@ type AccountRef struct {
 type ImportOptions struct {
 	Full   bool // ignore the watermark: read everything
 	DryRun bool
+	User   string // recorded on the run when the import is for one user
+	// Started is called with the run's id as soon as the run exists.
+	Started func(runID uint64)
 }
 
 // sinceOverlap re-reads a little before the watermark: server clocks and
@@ -63,9 +66,12 @@ func (e *Engine) Import(ctx context.Context, targets []ImportTarget, opts Import
 	for i, t := range targets {
 		names[i] = t.Backend
 	}
-	run, err := e.StartRun(ctx, RunOptions{Kind: kind, Backends: names, Full: opts.Full, DryRun: opts.DryRun, Guarded: true})
+	run, err := e.StartRun(ctx, RunOptions{Kind: kind, Backends: names, User: opts.User, Full: opts.Full, DryRun: opts.DryRun, Guarded: true})
 	if err != nil {
 		return nil, err
+	}
+	if opts.Started != nil {
+		opts.Started(run.ID())
 	}
 	var runErr error
 	for _, t := range targets {

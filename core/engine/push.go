@@ -52,6 +52,9 @@ type DrainResult struct {
 	Failed  int // permanent failures, recorded and dropped
 	Retried int
 	Dropped int // nothing left to write
+	// Err is the last batch-level failure (the backend did not answer); its
+	// writes stay queued for a later drain.
+	Err error
 }
 
 // Drain writes backend's due outbox entries, journaling each write under
@@ -67,6 +70,9 @@ func (e *Engine) Drain(ctx context.Context, origin model.Origin, backend string,
 		total.Failed += res.Failed
 		total.Retried += res.Retried
 		total.Dropped += res.Dropped
+		if res.Err != nil {
+			total.Err = res.Err
+		}
 		if err != nil || n < drainPageSize {
 			return total, err
 		}
@@ -186,6 +192,7 @@ func (e *Engine) drainPage(ctx context.Context, origin model.Origin, backend str
 	}
 	if werr != nil {
 		e.log.Warn().Str("backend", backend).Err(werr).Int("writes", len(writes)).Msg("write batch failed; will retry")
+		res.Err = werr
 		return res, 0, nil // stop this drain: the backend is not answering
 	}
 	return res, len(entries), nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/keepwatch/keepwatch/core/model"
 	"github.com/keepwatch/keepwatch/core/store"
@@ -90,11 +91,12 @@ func (e *Engine) FinishDelivery(d *store.Delivery, status, reason string) error 
 // Run is an import or export run in progress. Pages applied through it are
 // journaled under the run's id, and the guard watches them.
 type Run struct {
-	e     *Engine
-	mu    sync.Mutex
-	run   *store.Run
-	guard *guardState
-	res   Result
+	e       *Engine
+	mu      sync.Mutex
+	run     *store.Run
+	guard   *guardState
+	res     Result
+	savedAt time.Time // when the counters were last saved
 }
 
 // RunOptions describe a run to start.
@@ -140,10 +142,31 @@ func (r *Run) Result() Result {
 func (r *Run) Apply(ctx context.Context, obs []model.Observation) (Result, error) {
 	origin := model.Origin{Kind: model.OriginRun, ID: r.run.ID}
 	res, err := r.e.applyBatch(ctx, origin, r.guard, r.run.DryRun, obs, nil)
+	r.add(res)
+	return res, err
+}
+
+// progressEvery is how often a running run's counters are saved, so that
+// `keepwatch import` can show a live progress line.
+const progressEvery = time.Second
+
+// add counts res into the run and saves the counters when the last save is
+// older than progressEvery.
+func (r *Run) add(res Result) {
 	r.mu.Lock()
 	r.res.Add(res)
+	now := r.e.now()
+	if now.Sub(r.savedAt) < progressEvery {
+		r.mu.Unlock()
+		return
+	}
+	r.savedAt = now
+	snap := *r.run
+	snap.Counts = r.res.Counts()
 	r.mu.Unlock()
-	return res, err
+	if err := r.e.store.PutRun(&snap); err != nil {
+		r.e.log.Warn().Err(err).Uint64("run", snap.ID).Msg("save run progress")
+	}
 }
 
 // Finish ends the run. When runErr is nil the guard judges the run's flips:
