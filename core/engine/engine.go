@@ -38,6 +38,9 @@ type Config struct {
 	Backends map[string]BackendPolicy
 	// Accounts maps user → backend → account id/name, for writes.
 	Accounts map[string]map[string]string
+	// AccountOf, when set, replaces Accounts: the daemon's account directory
+	// changes as backends come and go.
+	AccountOf func(user, backend string) (string, bool)
 }
 
 // GuardConfig is DESIGN rule 7: a run is held when it flips more than

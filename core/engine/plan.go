@@ -75,6 +75,9 @@ func (a *applyTx) plan(r *model.Record) error {
 // account returns user's account on backend. A user without an explicit
 // mapping is assumed to share the name of their account (auto_map).
 func (e *Engine) account(user, backend string) (string, bool) {
+	if e.cfg.AccountOf != nil {
+		return e.cfg.AccountOf(user, backend)
+	}
 	if m, ok := e.cfg.Accounts[user]; ok {
 		acc, ok := m[backend]
 		return acc, ok

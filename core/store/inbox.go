@@ -28,6 +28,7 @@ type Delivery struct {
 	Backend    string      `json:"backend"`
 	ReceivedAt time.Time   `json:"received_at"`
 	Method     string      `json:"method,omitempty"`
+	Query      string      `json:"query,omitempty"` // the request URL's raw query
 	Header     http.Header `json:"header,omitempty"`
 	Body       []byte      `json:"body,omitempty"`
 	Truncated  bool        `json:"truncated,omitempty"`

@@ -36,7 +36,7 @@ func TestCheckCatchesViolations(t *testing.T) {
 		backendRule = "backends/*/... may import only backends/*/..., backends/internal/..., plugins, plugins/guids"
 	)
 	want := []Violation{
-		{File: "api/api.go", Import: "example.com/kw/backends/plex", Reason: "api/... may import only api/..., core/engine/..., core/store/..., core/model/..., tasks/..., plugins, plugins/host, config/..."},
+		{File: "api/api.go", Import: "example.com/kw/backends/plex", Reason: "api/... may import only api/..., core/pipeline/..., core/engine/..., core/store/..., core/model/..., tasks/..., plugins, plugins/host, config/..."},
 		{File: "backends/internal/httpx/httpx.go", Import: "example.com/kw/config", Reason: "backends/internal/... may import only backends/internal/..., plugins, plugins/guids"},
 		{File: "backends/plex/fake/fake.go", Import: "example.com/kw/plugins/plugintest", Reason: backendRule},
 		{File: "backends/plex/plex.go", Import: "example.com/kw/backends/jellyfin", Reason: backendRule},

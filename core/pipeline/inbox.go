@@ -1,0 +1,136 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keepwatch/keepwatch/core/engine"
+	"github.com/keepwatch/keepwatch/core/model"
+	"github.com/keepwatch/keepwatch/core/store"
+	"github.com/keepwatch/keepwatch/plugins"
+)
+
+// inboxBatch is how many pending deliveries one pass reads.
+const inboxBatch = 64
+
+// retryUnavailable is how long the processor waits when a plugin is
+// restarting before it tries the same delivery again.
+const retryUnavailable = time.Second
+
+// runInbox processes deliveries in arrival order until ctx ends, woken by
+// KickInbox and, as a safety net, once a second.
+func (p *Pipeline) runInbox(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		wait := p.drainInbox(ctx)
+		if wait > 0 {
+			tick.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.inboxKick:
+		case <-tick.C:
+		}
+	}
+}
+
+// drainInbox processes every pending delivery; it answers how long to wait
+// before trying again when a plugin was unavailable, else 0.
+func (p *Pipeline) drainInbox(ctx context.Context) time.Duration {
+	for ctx.Err() == nil {
+		ds, err := p.store.PendingDeliveries(inboxBatch)
+		if err != nil {
+			p.log.Error().Err(err).Msg("read inbox")
+			return retryUnavailable
+		}
+		if len(ds) == 0 {
+			return 0
+		}
+		for _, d := range ds {
+			if err := p.process(ctx, d); err != nil {
+				// Deliveries stay in order: a plugin that is restarting holds
+				// the rest back until it is ready again.
+				p.log.Warn().Err(err).Uint64("delivery", d.ID).Str("backend", d.Backend).Msg("delivery postponed")
+				return retryUnavailable
+			}
+		}
+	}
+	return 0
+}
+
+// process parses, filters and merges one delivery. It answers an error only
+// when the delivery must be tried again later (the plugin is unavailable);
+// every other outcome is recorded on the delivery.
+func (p *Pipeline) process(ctx context.Context, d *store.Delivery) error {
+	finish := func(status, reason string) error {
+		if err := p.eng.FinishDelivery(d, status, reason); err != nil {
+			return fmt.Errorf("pipeline: finish delivery %d: %w", d.ID, err)
+		}
+		p.hooks.delivery(d.Backend, status)
+		return nil
+	}
+	b, ok := p.backends[d.Backend]
+	if !ok {
+		return finish(store.DeliveryIgnored, "backend "+d.Backend+" is no longer configured")
+	}
+	res, err := b.Client.ParseWebhook(ctx, plugins.WebhookRequest{Method: d.Method, Headers: d.Header, Query: d.Query,
+		Body: d.Body, ReceivedAt: d.ReceivedAt})
+	switch {
+	case errors.Is(err, plugins.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, plugins.ErrUnsupported):
+		return finish(store.DeliveryRejected, b.Type+" backends do not receive webhooks")
+	case err != nil:
+		return finish(store.DeliveryRejected, err.Error())
+	case res.Ignored != "":
+		return finish(store.DeliveryIgnored, res.Ignored)
+	}
+	if why := b.serverRefused(res.ServerID); why != "" {
+		return finish(store.DeliveryIgnored, why)
+	}
+	user := d.User
+	if user == "*" || user == "" {
+		u, ok := p.dir.UserOf(b.Name, res.AccountID, res.AccountName)
+		if !ok {
+			return finish(store.DeliveryIgnored, fmt.Sprintf("account %s (%s) on %s is not mapped to a user", res.AccountName, res.AccountID, b.Name))
+		}
+		user = u
+	} else if b.Webhook.MatchAccount && (res.AccountID != "" || res.AccountName != "") && !p.dir.Matches(user, b.Name, res.AccountID, res.AccountName) {
+		return finish(store.DeliveryIgnored, fmt.Sprintf("account %s (%s) is not %s's account on %s; set webhook.match_account: false to accept it",
+			res.AccountName, res.AccountID, user, b.Name))
+	}
+	obs := make([]model.Observation, 0, len(res.Observations))
+	excluded := 0
+	for _, po := range res.Observations {
+		if !b.libraryAllowed(po) {
+			excluded++
+			continue
+		}
+		o, _ := engine.FromPlugin(po)
+		o.Backend, o.User, o.ObservedAt = b.Name, user, d.ReceivedAt
+		if o.Account == "" {
+			o.Account = res.AccountID
+		}
+		obs = append(obs, o)
+	}
+	if len(obs) == 0 {
+		reason := "the event carries no observation"
+		if excluded > 0 {
+			reason = "library excluded by the backend's libraries filter"
+		}
+		return finish(store.DeliveryIgnored, reason)
+	}
+	r, err := p.eng.ApplyDelivery(ctx, d, obs)
+	if err != nil {
+		return fmt.Errorf("pipeline: apply delivery %d: %w", d.ID, err)
+	}
+	p.hooks.delivery(d.Backend, d.Status)
+	if r.Queued > 0 {
+		p.KickPush()
+	}
+	return nil
+}
