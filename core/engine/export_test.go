@@ -67,3 +67,31 @@ func TestExport(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkByHandQueuesAndUndoes(t *testing.T) {
+	v := newEnv(t, 2, "a", "b")
+	v.backends["a"].set("alice", 0, model.State{Watched: true, PlayedAt: v.clock.now()})
+	v.importFrom(true, "a", "b")
+	v.drainAll()
+	r := v.record("alice", 0)
+	got, run, err := v.e.Mark(v.ctx, r.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Watched || run.Kind != "manual" || run.Status != store.RunOK {
+		t.Fatalf("after mark: watched=%v run=%+v", got.Watched, run)
+	}
+	if v.queued() != 2 {
+		t.Errorf("queued = %d, want a write to each backend", v.queued())
+	}
+	v.drainAll()
+	if v.backends["a"].get("alice", 0).Watched || v.backends["b"].get("alice", 0).Watched {
+		t.Error("the unwatch did not reach both backends")
+	}
+	if _, err := v.e.Undo(v.ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !v.record("alice", 0).Watched {
+		t.Error("undo did not restore watched")
+	}
+}

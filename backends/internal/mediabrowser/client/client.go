@@ -299,7 +299,13 @@ func (c *Client) EachPage(ctx context.Context, userID string, q Query, fn func(p
 			return err
 		}
 		q.StartIndex += len(p.Items)
-		if len(p.Items) < q.Limit || (p.TotalRecordCount > 0 && q.StartIndex >= p.TotalRecordCount) {
+		// The total decides when the server gives it: a server that caps Limit below what
+		// was asked must not end the listing early.
+		if p.TotalRecordCount > 0 {
+			if q.StartIndex >= p.TotalRecordCount {
+				return nil
+			}
+		} else if len(p.Items) < q.Limit {
 			return nil
 		}
 	}

@@ -2,7 +2,6 @@ package mbbackend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -189,8 +188,5 @@ func (b *Backend) ListAccounts(ctx context.Context) ([]plugins.Account, error) {
 
 // errorf wraps err with the backend type and what was being done.
 func (b *Backend) errorf(doing string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
 	return fmt.Errorf("%s: %s: %w", b.d.Type, doing, err)
 }
