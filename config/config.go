@@ -32,6 +32,9 @@ type Server struct {
 	APIKeyFile string `yaml:"api_key_file"`
 	// PluginsDir is searched for external plugins (keepwatch-backend-<type>).
 	PluginsDir string `yaml:"plugins_dir"`
+	// WebhookMaxBytes bounds a stored webhook body; a larger delivery is
+	// recorded as rejected.
+	WebhookMaxBytes int `yaml:"webhook_max_bytes"`
 }
 
 // Backend is one configured media server.
@@ -65,6 +68,10 @@ type WebhookFilter struct {
 	MatchAccount bool `yaml:"match_account"`
 	// MatchServer drops events sent by a server other than this backend.
 	MatchServer bool `yaml:"match_server"`
+	// AllowServers, when not empty, accepts only events from these server
+	// ids; DenyServers drops events from these. Deny wins.
+	AllowServers []string `yaml:"allow_servers"`
+	DenyServers  []string `yaml:"deny_servers"`
 }
 
 // Users maps household members to their accounts on each backend.
@@ -152,9 +159,10 @@ func BuiltinTypes() []string {
 func Defaults() *Config {
 	return &Config{
 		Server: Server{
-			Listen:     ":8686",
-			DataDir:    "./data",
-			PluginsDir: "./plugins",
+			Listen:          ":8686",
+			DataDir:         "./data",
+			PluginsDir:      "./plugins",
+			WebhookMaxBytes: 10 << 20,
 		},
 		Users: Users{AutoMap: true},
 		Sync: Sync{

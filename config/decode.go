@@ -388,6 +388,7 @@ func (d *decoder) server(s *Server) setter {
 			{"api_key", d.secret(&s.APIKey)},
 			{"api_key_file", d.str(&s.APIKeyFile)},
 			{"plugins_dir", d.str(&s.PluginsDir)},
+			{"webhook_max_bytes", d.integer(&s.WebhookMaxBytes)},
 		})
 		d.secretFile(&s.APIKey, s.APIKeyFile, seen, path, "api_key", "api_key_file")
 	}
@@ -416,6 +417,8 @@ func (d *decoder) backends(dst *[]Backend) setter {
 					d.mapping(v, path, []field{
 						{"match_account", d.boolean(&b.Webhook.MatchAccount)},
 						{"match_server", d.boolean(&b.Webhook.MatchServer)},
+						{"allow_servers", d.strList(&b.Webhook.AllowServers)},
+						{"deny_servers", d.strList(&b.Webhook.DenyServers)},
 					})
 				}},
 				{"options", d.strMap(&b.Options)},

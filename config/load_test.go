@@ -55,12 +55,13 @@ func TestLoadGood(t *testing.T) {
 		}},
 		{file: "everything.yaml", want: func(c *Config) {
 			c.Server = Server{
-				Listen:     "127.0.0.1:9000",
-				PublicURL:  "https://kw.example.net",
-				DataDir:    "/var/lib/keepwatch",
-				APIKey:     NewSecret("SECRET-api-key-from-file"),
-				APIKeyFile: "testdata/secrets/api.key",
-				PluginsDir: "/usr/lib/keepwatch/plugins",
+				Listen:          "127.0.0.1:9000",
+				PublicURL:       "https://kw.example.net",
+				DataDir:         "/var/lib/keepwatch",
+				APIKey:          NewSecret("SECRET-api-key-from-file"),
+				APIKeyFile:      "testdata/secrets/api.key",
+				PluginsDir:      "/usr/lib/keepwatch/plugins",
+				WebhookMaxBytes: 10 << 20,
 			}
 			c.Backends = []Backend{
 				{

@@ -75,6 +75,9 @@ func (v *validator) server(s *Server) {
 	if s.DataDir == "" {
 		v.add("server.data_dir", `required (a directory, like "./data")`)
 	}
+	if s.WebhookMaxBytes < 1024 {
+		v.add("server.webhook_max_bytes", "%d is too small (at least 1024; the default is 10485760, 10 MiB)", s.WebhookMaxBytes)
+	}
 	if s.PluginsDir == "" {
 		v.add("server.plugins_dir", `required (a directory, like "./plugins")`)
 	}

@@ -73,6 +73,9 @@ func (p *Pipeline) process(ctx context.Context, d *store.Delivery) error {
 		p.hooks.delivery(d.Backend, status)
 		return nil
 	}
+	if d.Truncated {
+		return finish(store.DeliveryRejected, "body larger than the webhook size limit: not stored")
+	}
 	b, ok := p.backends[d.Backend]
 	if !ok {
 		return finish(store.DeliveryIgnored, "backend "+d.Backend+" is no longer configured")
