@@ -56,7 +56,9 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Delivery counts one delivery's outcome (a pipeline hook).
-func (m *Metrics) Delivery(backend, outcome string) { m.deliveries.WithLabelValues(backend, outcome).Inc() }
+func (m *Metrics) Delivery(backend, outcome string) {
+	m.deliveries.WithLabelValues(backend, outcome).Inc()
+}
 
 // InvalidToken counts one request with an unknown token.
 func (m *Metrics) InvalidToken() { m.invalid.Inc() }

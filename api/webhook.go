@@ -70,7 +70,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	received := h.opts.Now()
 	// Read the body before looking at the token: valid and invalid tokens
 	// cost the same and answer the same.
-	body, truncated, err := readLimited(r.Body, h.opts.MaxBytes)
+	body, stripped, truncated, err := readBody(r.Body, r.Header.Get("Content-Type"), h.opts.MaxBytes)
 	if err != nil {
 		h.log.Debug().Err(err).Msg("read webhook body")
 	}
@@ -93,12 +93,10 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			header[textproto.CanonicalMIMEHeaderKey(k)] = v
 		}
 	}
-	if !truncated {
-		if stripped, ok := dropFileParts(header.Get("Content-Type"), body); ok {
-			body = stripped
-			header.Del("Content-Length")
-		}
-	} else {
+	if stripped {
+		header.Del("Content-Length")
+	}
+	if truncated {
 		body = nil // rejected by the processor with the reason; the bytes are not kept
 	}
 	d := &store.Delivery{User: tok.User, Backend: tok.Backend, ReceivedAt: received, Method: r.Method,
@@ -120,55 +118,94 @@ func (h *Webhooks) answer(w http.ResponseWriter) {
 	_, _ = w.Write(webhookAnswer)
 }
 
-// readLimited reads at most limit bytes of r; truncated reports a body that
-// was longer (the rest is drained so the connection can be reused).
-func readLimited(r io.Reader, limit int64) (body []byte, truncated bool, err error) {
-	body, err = io.ReadAll(io.LimitReader(r, limit+1))
-	if int64(len(body)) > limit {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<20))
-		return body[:limit], true, err
-	}
-	return body, false, err
-}
+// maxRawBody bounds what is read of any request, file parts included, so a
+// sender cannot keep a connection busy forever.
+const maxRawBody = 256 << 20
 
-// dropFileParts rewrites a multipart/form-data body without its file parts
-// (Plex attaches the poster as a `thumb` JPEG): they are never parsed, and
-// storing them would multiply the inbox's size. It answers false when the
-// body is not multipart or has no file part, and the body is kept as it is.
-func dropFileParts(contentType string, body []byte) ([]byte, bool) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || !strings.EqualFold(mt, "multipart/form-data") || params["boundary"] == "" {
-		return nil, false
+// readBody reads a webhook body. A multipart/form-data body is rewritten
+// without its file parts (Plex attaches the poster as a `thumb` JPEG): they
+// are never parsed, and storing them would multiply the inbox's size; the
+// limit applies to what is kept. truncated reports a body over the limit.
+func readBody(r io.Reader, contentType string, limit int64) (body []byte, stripped, truncated bool, err error) {
+	raw := io.LimitReader(r, maxRawBody)
+	mt, params, perr := mime.ParseMediaType(contentType)
+	if perr != nil || !strings.EqualFold(mt, "multipart/form-data") || params["boundary"] == "" {
+		body, truncated, err = readLimited(raw, limit)
+		return body, false, truncated, err
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	var out bytes.Buffer
+	// Keep the raw bytes too, up to the limit: a malformed body is stored
+	// as sent so that the plugin can say why it is rejected.
+	var rawCopy limitedBuffer
+	rawCopy.limit = limit
+	mr := multipart.NewReader(io.TeeReader(raw, &rawCopy), params["boundary"])
+	var out limitedBuffer
+	out.limit = limit
 	mw := multipart.NewWriter(&out)
 	if err := mw.SetBoundary(params["boundary"]); err != nil {
-		return nil, false
+		return nil, false, false, err
 	}
-	dropped := false
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, false // malformed: keep it whole, the plugin says why it is rejected
+			// Malformed: store the rest as sent.
+			rest, truncated, rerr := readLimited(raw, limit-int64(rawCopy.Len()))
+			return append(rawCopy.Bytes(), rest...), false, truncated || rawCopy.over, errors.Join(err, rerr)
 		}
 		if p.FileName() != "" {
-			dropped = true
+			_, _ = io.Copy(io.Discard, p)
+			stripped = true
 			continue
 		}
 		pw, err := mw.CreatePart(p.Header)
+		if err == nil {
+			_, err = io.Copy(pw, p)
+		}
 		if err != nil {
-			return nil, false
-		}
-		if _, err := io.Copy(pw, p); err != nil {
-			return nil, false
+			return nil, false, false, err
 		}
 	}
-	if !dropped || mw.Close() != nil {
-		return nil, false
+	if err := mw.Close(); err != nil {
+		return nil, false, false, err
 	}
-	return out.Bytes(), true
+	if !stripped {
+		return rawCopy.Bytes(), false, rawCopy.over, nil
+	}
+	return out.Bytes(), true, out.over, nil
+}
+
+// limitedBuffer keeps the first limit bytes written to it and remembers
+// whether more came.
+type limitedBuffer struct {
+	bytes.Buffer
+	limit int64
+	over  bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	room := b.limit - int64(b.Len())
+	if int64(len(p)) > room {
+		b.over = true
+		if room > 0 {
+			b.Buffer.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	return b.Buffer.Write(p)
+}
+
+// readLimited reads at most limit bytes of r; truncated reports a body that
+// was longer (the rest is drained so the connection can be reused).
+func readLimited(r io.Reader, limit int64) (body []byte, truncated bool, err error) {
+	if limit < 0 {
+		limit = 0
+	}
+	body, err = io.ReadAll(io.LimitReader(r, limit+1))
+	if int64(len(body)) > limit {
+		_, _ = io.Copy(io.Discard, r)
+		return body[:limit], true, err
+	}
+	return body, false, err
 }

@@ -136,15 +136,19 @@ func New(opts Options) (*Scheduler, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Scheduler{
 		store: opts.Store, syncer: opts.Syncer, dataDir: opts.DataDir, log: log, now: now, created: now(),
-		cron:  cron.New(cron.WithLogger(cl), cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl))),
-		ctx:   ctx, cancel: cancel, tasks: map[string]*task{},
+		cron: cron.New(cron.WithLogger(cl), cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl))),
+		ctx:  ctx, cancel: cancel, tasks: map[string]*task{},
 	}
 	bodies := map[string]runFunc{
 		TaskImport:     s.syncer.Import,
 		TaskImportFull: s.syncer.Import,
 		TaskExport:     s.syncer.Export,
-		TaskBackup:     func(ctx context.Context, req Request, started func(uint64)) (*store.Run, error) { return s.backup(ctx, req, started, cfg[TaskBackup].Keep) },
-		TaskPrune:      func(ctx context.Context, req Request, started func(uint64)) (*store.Run, error) { return s.prune(ctx, req, started, cfg[TaskPrune].KeepDays) },
+		TaskBackup: func(ctx context.Context, req Request, started func(uint64)) (*store.Run, error) {
+			return s.backup(ctx, req, started, cfg[TaskBackup].Keep)
+		},
+		TaskPrune: func(ctx context.Context, req Request, started func(uint64)) (*store.Run, error) {
+			return s.prune(ctx, req, started, cfg[TaskPrune].KeepDays)
+		},
 	}
 	for _, name := range Names {
 		t := &task{name: name, cfg: cfg[name], do: bodies[name]}
