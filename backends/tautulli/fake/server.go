@@ -5,10 +5,12 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sort"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -169,6 +171,15 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, byKey: map[int64]int{}, calls: map[string]int{}, failures: map[string]*failure{}}
 	s.generate()
 	return s
+}
+
+// Start builds a fake and serves it with httptest until the test ends.
+func Start(t testing.TB, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	s := New(opts)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return s, ts
 }
 
 // APIKey is the key the fake accepts.
@@ -417,7 +428,7 @@ func (s *Server) generateHistory(rng *rand.Rand) {
 				it = (j*7 + int(u.ID%5)) % len(s.items) // every user has at least three distinct items
 			}
 			ss := session{user: u.ID, item: it, player: rng.IntN(len(players))}
-			ss.started = s.opts.Now.Add(-time.Duration(rng.Int64N(int64(365*24*time.Hour)))).Truncate(time.Second)
+			ss.started = s.opts.Now.Add(-time.Duration(rng.Int64N(int64(365 * 24 * time.Hour)))).Truncate(time.Second)
 			switch r := rng.IntN(100); {
 			case r < 65:
 				ss.percent = 90 + rng.IntN(11)
