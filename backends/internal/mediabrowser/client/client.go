@@ -382,3 +382,7 @@ func Chunk(ids []string, n int) [][]string {
 	}
 	return out
 }
+
+// LegacyRoutes reports whether the server answered only the legacy /Users/{userId}/... routes
+// (a Jellyfin older than 10.9).
+func (c *Client) LegacyRoutes() bool { return c.routes.Load() == routesLegacy }

@@ -67,8 +67,8 @@ type Item struct {
 	IndexNumber       int // episode number
 	ParentIndexNumber int // season number
 	SeriesName        string
-	SeriesID          string `json:"SeriesId"`
-	CollectionType    string // libraries: movies, tvshows, music, ... ("" = mixed)
+	SeriesID          string            `json:"SeriesId"`
+	CollectionType    string            // libraries: movies, tvshows, music, ... ("" = mixed)
 	ProviderIDs       map[string]string `json:"ProviderIds"`
 	UserData          *UserData
 }

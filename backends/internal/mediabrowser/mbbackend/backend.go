@@ -27,6 +27,8 @@ type Dialect struct {
 	Type    string
 	Flavor  client.Flavor
 	Version string
+	// DisplayName and Summary are what Describe shows people.
+	DisplayName, Summary string
 	// Options parses the server's own options (those named in OptionNames) into the
 	// client's options, answering a *plugins.ConfigError for a bad value.
 	Options     func(opts map[string]string, co *client.Options) error
@@ -52,9 +54,21 @@ type conf struct {
 	concurrency int
 }
 
+var (
+	_ plugins.Backend  = (*Backend)(nil)
+	_ plugins.Importer = (*Backend)(nil)
+	_ plugins.Exporter = (*Backend)(nil)
+	_ plugins.Resolver = (*Backend)(nil)
+)
+
 // New builds an unconfigured backend.
 func New(env plugins.Env, d Dialect) *Backend {
 	return &Backend{d: d, log: env.Logger.With().Str("component", d.Type).Logger()}
+}
+
+// Describe says what the backend is, from its Dialect.
+func (b *Backend) Describe(context.Context) (plugins.Description, error) {
+	return plugins.Description{Type: b.d.Type, Version: b.d.Version, DisplayName: b.d.DisplayName, Summary: b.d.Summary}, nil
 }
 
 // Logger is the backend's logger (with its component field).

@@ -95,13 +95,13 @@ func (b *Backend) write(ctx context.Context, c *client.Client, w plugins.Write, 
 	if err == nil {
 		return plugins.Succeeded(), nil
 	}
-	return b.outcome(w, err)
+	return b.outcome(c, w, err)
 }
 
 // outcome sorts a failed write: a 4xx says this item cannot be written (404: it is gone;
 // Jellyfin answers 400 to an id that is not a Guid), a 5xx that survived the retries may
 // pass later, and authentication or transport failures stop the batch.
-func (b *Backend) outcome(w plugins.Write, err error) (plugins.WriteOutcome, error) {
+func (b *Backend) outcome(c *client.Client, w plugins.Write, err error) (plugins.WriteOutcome, error) {
 	var ae *httpx.AuthError
 	if errors.As(err, &ae) {
 		return plugins.WriteOutcome{}, b.errorf("apply", err)
@@ -111,6 +111,9 @@ func (b *Backend) outcome(w plugins.Write, err error) (plugins.WriteOutcome, err
 		return plugins.WriteOutcome{}, b.errorf(fmt.Sprintf("apply %s to item %s", w.Kind, w.ItemID), err)
 	}
 	msg := fmt.Sprintf("%s: %s of item %s for account %s: %v", b.d.Type, w.Kind, w.ItemID, w.AccountID, err)
+	if se.Status == http.StatusNotFound && w.Kind == plugins.WriteProgress && c.LegacyRoutes() {
+		return plugins.Failed(true, fmt.Sprintf("%s: progress of item %s: setting a resume position needs Jellyfin 10.9 or newer (POST UserData); this server only has the older routes", b.d.Type, w.ItemID)), nil
+	}
 	if se.Status == http.StatusNotFound {
 		msg = fmt.Sprintf("%s: %s of item %s for account %s: the server has no such item or user (404)", b.d.Type, w.Kind, w.ItemID, w.AccountID)
 	}
