@@ -3,14 +3,22 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/keepwatch/keepwatch/backends/emby"
+	"github.com/keepwatch/keepwatch/backends/jellyfin"
+	"github.com/keepwatch/keepwatch/backends/tautulli"
 	"github.com/keepwatch/keepwatch/plugins"
 )
 
 // builtinBackends are the backend types this binary serves itself as
-// `keepwatch plugin serve <type>`. None is built yet: the Plex, Jellyfin, Emby
-// and Tautulli backends join this map as their issues land.
-func builtinBackends() map[string]plugins.Factory { return map[string]plugins.Factory{} }
+// `keepwatch plugin serve <type>`.
+func builtinBackends() map[string]plugins.Factory {
+	return map[string]plugins.Factory{
+		jellyfin.Type: jellyfin.New,
+		emby.Type:     emby.New,
+		tautulli.Type: tautulli.New,
+	}
+}
 
 func init() {
-	moreCommands = append(moreCommands, func(*globals) *cobra.Command { return newPluginCmd(builtinBackends()) })
+	moreCommands = append(moreCommands, func(g *globals) *cobra.Command { return newPluginCmd(g, builtinBackends()) })
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,18 +10,19 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/keepwatch/keepwatch/config"
 	"github.com/keepwatch/keepwatch/plugins"
 	"github.com/keepwatch/keepwatch/plugins/host"
 )
 
 // newPluginCmd builds `keepwatch plugin serve|list`. builtins are the
 // backends compiled into this binary, by type.
-func newPluginCmd(builtins map[string]plugins.Factory) *cobra.Command {
+func newPluginCmd(g *globals, builtins map[string]plugins.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugin",
 		Short: "Serve or list backend plugins",
 	}
-	cmd.AddCommand(newPluginServeCmd(builtins), newPluginListCmd(builtins))
+	cmd.AddCommand(newPluginServeCmd(builtins), newPluginListCmd(g, builtins))
 	return cmd
 }
 
@@ -43,7 +45,7 @@ func newPluginServeCmd(builtins map[string]plugins.Factory) *cobra.Command {
 	}
 }
 
-func newPluginListCmd(builtins map[string]plugins.Factory) *cobra.Command {
+func newPluginListCmd(g *globals, builtins map[string]plugins.Factory) *cobra.Command {
 	var (
 		dir    string
 		asJSON bool
@@ -59,6 +61,16 @@ func newPluginListCmd(builtins map[string]plugins.Factory) *cobra.Command {
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			if !cmd.Flags().Changed("plugins-dir") {
+				// server.plugins_dir of the config file, when there is one.
+				cfg, err := config.Load(g.configPath(cmd))
+				switch {
+				case err == nil:
+					dir = cfg.Server.PluginsDir
+				case !errors.Is(err, config.ErrNotFound):
+					return &exitError{code: exitUsage, err: err}
+				}
+			}
 			infos, err := host.List(ctx, host.ListOptions{
 				Builtins:   builtins,
 				PluginsDir: dir,
@@ -70,7 +82,7 @@ func newPluginListCmd(builtins map[string]plugins.Factory) *cobra.Command {
 			return host.WriteList(cmd.OutOrStdout(), infos, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&dir, "plugins-dir", "./plugins", "directory holding "+host.ExecutablePrefix+"<type> executables (server.plugins_dir)")
+	cmd.Flags().StringVar(&dir, "plugins-dir", "./plugins", "directory holding "+host.ExecutablePrefix+"<type> executables (default: server.plugins_dir of --config, else ./plugins)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

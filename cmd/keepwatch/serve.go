@@ -12,11 +12,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/keepwatch/keepwatch/api"
-	"github.com/keepwatch/keepwatch/config"
-	"github.com/keepwatch/keepwatch/core/store"
+	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+
+	"github.com/keepwatch/keepwatch/api"
+	"github.com/keepwatch/keepwatch/config"
+	"github.com/keepwatch/keepwatch/core/engine"
+	"github.com/keepwatch/keepwatch/core/pipeline"
+	"github.com/keepwatch/keepwatch/core/store"
+	"github.com/keepwatch/keepwatch/plugins/host"
+	"github.com/keepwatch/keepwatch/tasks"
 )
 
 // Shutdown bounds: the HTTP server gets httpShutdownGrace to finish requests
@@ -130,12 +136,59 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 	a.store = st
 	a.closers = append(a.closers, closer{"store", st.Close})
 
+	key, err := apiKey(cfg, a.log)
+	if err != nil {
+		return nil, err
+	}
+
+	h, err := host.New(host.Options{Builtins: builtinTypes(), PluginsDir: cfg.Server.PluginsDir, Logger: g.logger("plugins")})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, closer{"plugins", h.Close})
+	backends, err := startBackends(h, cfg)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+
+	metrics := api.NewMetrics(api.MetricsSources{Store: st, Plugins: h.Statuses, Logger: g.logger("metrics")})
+	dir := directory(cfg)
+	eng := engine.New(st, engineConfig(cfg, dir), g.logger("engine"))
+	pipe := pipeline.New(pipeline.Options{Store: st, Engine: eng, Backends: backends, Directory: dir,
+		Logger: g.logger("pipeline"), RefreshEvery: time.Minute,
+		Hooks: pipeline.Hooks{Delivery: metrics.Delivery, Push: metrics.Push}})
+	sched, err := tasks.New(tasks.Options{Store: st, Syncer: syncer{pipe}, Tasks: taskConfig(cfg.Tasks),
+		DataDir: cfg.Server.DataDir, Logger: g.logger("tasks")})
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	a.services = append(a.services, service{name: "pipeline", run: func(ctx context.Context) error {
+		waitPlugins(ctx, h, a.log)
+		pipe.Start(ctx)
+		if err := issueTokens(st, pipe); err != nil {
+			a.log.Error().Err(err).Msg("issue webhook tokens")
+		}
+		sched.Start()
+		<-ctx.Done()
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout/2)
+		defer cancel()
+		schedErr := sched.Stop(stopCtx)
+		pipe.Stop()
+		return schedErr
+	}})
+
 	health := api.NewHealth(0)
 	health.AddCheck("store", func(context.Context) error { return st.Check() })
+	health.AddCheck("plugins", func(context.Context) error { return h.Ready() })
 
-	mux := http.NewServeMux()
-	mux.Handle("/healthz", health.Live())
-	mux.Handle("/readyz", health.Ready())
+	router := mux.NewRouter()
+	router.Handle("/healthz", health.Live())
+	router.Handle("/readyz", health.Ready())
+	router.Handle("/metrics", metrics.Handler())
+	api.NewWebhooks(api.WebhookOptions{Store: st, Received: pipe.KickInbox, InvalidToken: metrics.InvalidToken,
+		MaxBytes: int64(cfg.Server.WebhookMaxBytes), Logger: g.logger("webhook")}).Register(router)
+	api.NewManagement(api.Deps{Backends: pipe, Engine: eng, Store: st, Tasks: sched, Health: health,
+		PublicURL: cfg.Server.PublicURL}, key, g.logger("api")).Register(router)
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -144,7 +197,7 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 	a.addr = ln.Addr()
 	httpLog := g.logger("http")
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      time.Minute,
