@@ -107,12 +107,29 @@ func (d *directory) tv(method, base, path string, q url.Values, token string) re
 	return request{method: method, base: base, path: path, query: q, token: token, plexTV: true}
 }
 
-// load refreshes the account list when it is older than accountsTTL. The
-// caller holds d.mu.
+// staleRetry is how soon a refresh is tried again after plex.tv failed while
+// an older account list was at hand (which stays in use meanwhile).
+const staleRetry = time.Minute
+
+// load refreshes the account list when it is older than accountsTTL. When
+// plex.tv or PMS cannot be reached and an older list exists, the older list is
+// kept: a plex.tv outage must not stop syncing the accounts already known.
+// The caller holds d.mu.
 func (d *directory) load(ctx context.Context) error {
 	if !d.loadedAt.IsZero() && time.Since(d.loadedAt) < accountsTTL {
 		return nil
 	}
+	err := d.fetch(ctx)
+	if err != nil && d.accounts != nil && ctx.Err() == nil && errors.Is(err, plugins.ErrUnavailable) {
+		d.c.log.Warn().Err(err).Msg("refreshing Plex accounts failed; using the previous list")
+		d.loadedAt = time.Now().Add(staleRetry - accountsTTL)
+		return nil
+	}
+	return err
+}
+
+// fetch reads the account list from PMS and plex.tv. The caller holds d.mu.
+func (d *directory) fetch(ctx context.Context) error {
 	s := d.c.s
 	var id container
 	if err := d.c.get(ctx, s.token, "/identity", nil, &id); err != nil {

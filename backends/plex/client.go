@@ -22,6 +22,7 @@ import (
 // no error or log line can carry it.
 type client struct {
 	s   settings
+	log zerolog.Logger
 	pms *httpx.Client // bounded by the concurrency option
 	tv  *httpx.Client // plex.tv: a couple of calls per account, rarely
 }
@@ -29,7 +30,7 @@ type client struct {
 func newClient(s settings, log zerolog.Logger, minBackoff time.Duration) *client {
 	hc := &http.Client{Timeout: s.timeout}
 	return &client{
-		s: s,
+		s: s, log: log,
 		pms: httpx.New(httpx.Options{Backend: s.name, HTTP: hc, Concurrency: s.concurrent,
 			MinBackoff: minBackoff, Logger: log.With().Str("server", "pms").Logger()}),
 		tv: httpx.New(httpx.Options{Backend: s.name, HTTP: hc, Concurrency: 2,
@@ -43,16 +44,28 @@ type request struct {
 	base   string
 	path   string
 	query  url.Values
+	raw    string // an ordered query, used instead of query (media-query filters)
 	token  string
 	header http.Header // extra headers (paging)
 	xml    bool        // plex.tv v1 answers XML only
 	plexTV bool        // sent through the plex.tv client
 }
 
+func (r request) encodedQuery() string {
+	q := r.query.Encode()
+	switch {
+	case r.raw == "":
+		return q
+	case q == "":
+		return r.raw
+	}
+	return q + "&" + r.raw
+}
+
 func (c *client) do(ctx context.Context, r request) (*http.Response, error) {
 	u := r.base + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
+	if q := r.encodedQuery(); q != "" {
+		u += "?" + q
 	}
 	h := http.Header{}
 	for k, v := range r.header {
@@ -102,11 +115,12 @@ func (c *client) get(ctx context.Context, token, path string, q url.Values, out 
 
 // getPage reads one page of a PMS listing. Paging goes in the
 // X-Plex-Container-* headers, as PMS clients send it.
-func (c *client) getPage(ctx context.Context, token, path string, q url.Values, start, size int, out *container) error {
+// filter is an ordered media-query suffix ("" for none).
+func (c *client) getPage(ctx context.Context, token, path string, q url.Values, filter string, start, size int, out *container) error {
 	h := http.Header{}
 	h.Set("X-Plex-Container-Start", itoa(int64(start)))
 	h.Set("X-Plex-Container-Size", itoa(int64(size)))
-	return c.decode(ctx, request{method: http.MethodGet, base: c.s.url, path: path, query: q, token: token, header: h}, out)
+	return c.decode(ctx, request{method: http.MethodGet, base: c.s.url, path: path, query: q, raw: filter, token: token, header: h}, out)
 }
 
 // isAuth reports a 401 (the token is wrong or was rotated). A 403 is a right the

@@ -14,18 +14,18 @@ type container struct {
 }
 
 type mediaContainer struct {
-	Size              int         `json:"size"`
-	TotalSize         int         `json:"totalSize"`
-	Offset            int         `json:"offset"`
-	MachineIdentifier string      `json:"machineIdentifier"`
-	FriendlyName      string      `json:"friendlyName"`
-	Version           string      `json:"version"`
-	Directory         []directory `json:"Directory"`
-	Metadata          []metadata  `json:"Metadata"`
+	Size              int              `json:"size"`
+	TotalSize         int              `json:"totalSize"`
+	Offset            int              `json:"offset"`
+	MachineIdentifier string           `json:"machineIdentifier"`
+	FriendlyName      string           `json:"friendlyName"`
+	Version           string           `json:"version"`
+	Directory         []librarySection `json:"Directory"`
+	Metadata          []metadata       `json:"Metadata"`
 }
 
-// directory is a library section of /library/sections.
-type directory struct {
+// librarySection is a library section of /library/sections.
+type librarySection struct {
 	Key   string `json:"key"`
 	Type  string `json:"type"`
 	Title string `json:"title"`

@@ -5,6 +5,7 @@ import (
 
 	"github.com/keepwatch/keepwatch/backends/emby"
 	"github.com/keepwatch/keepwatch/backends/jellyfin"
+	"github.com/keepwatch/keepwatch/backends/plex"
 	"github.com/keepwatch/keepwatch/backends/tautulli"
 	"github.com/keepwatch/keepwatch/plugins"
 )
@@ -13,6 +14,7 @@ import (
 // `keepwatch plugin serve <type>`.
 func builtinBackends() map[string]plugins.Factory {
 	return map[string]plugins.Factory{
+		plex.Type:     plex.New,
 		jellyfin.Type: jellyfin.New,
 		emby.Type:     emby.New,
 		tautulli.Type: tautulli.New,
