@@ -184,8 +184,9 @@ func TestE2EServe(t *testing.T) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&ready)
 	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK || ready.Status != "ok" || len(ready.Checks) != 1 || ready.Checks[0].Name != "store" {
-		t.Errorf("/readyz = %d %+v (%v), want 200 ok with the store check", resp.StatusCode, ready, err)
+	if err != nil || resp.StatusCode != http.StatusOK || ready.Status != "ok" || len(ready.Checks) != 2 ||
+		ready.Checks[0].Name != "store" || ready.Checks[1].Name != "plugins" {
+		t.Errorf("/readyz = %d %+v (%v), want 200 ok with the store and plugins checks", resp.StatusCode, ready, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "keepwatch.db")); err != nil {
 		t.Errorf("database not created in data_dir: %v", err)
