@@ -8,7 +8,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/keepwatch/keepwatch/core/pipeline"
-	"github.com/keepwatch/keepwatch/core/store"
 	"github.com/keepwatch/keepwatch/plugins"
 )
 
@@ -167,17 +166,12 @@ func (m *Management) rotateWebhook(w http.ResponseWriter, r *http.Request) error
 	if err := m.knownUser("user", req.User, true); err != nil {
 		return err
 	}
-	tok, err := NewToken()
+	tok, err := RotateToken(m.deps.Store, req.User, req.Backend, m.deps.Now())
 	if err != nil {
 		return err
 	}
-	// PutToken replaces the pair's token and its index entry in one
-	// transaction: the old URL stops working at once.
-	if err := m.deps.Store.PutToken(store.Token{User: req.User, Backend: req.Backend, Token: tok, CreatedAt: m.deps.Now().UTC()}); err != nil {
-		return err
-	}
 	m.log.Info().Str("user", req.User).Str("backend", req.Backend).Msg("webhook token rotated")
-	return ok(w, r, Webhook{User: req.User, Backend: req.Backend, URL: WebhookURL(m.publicURL(r), tok)})
+	return ok(w, r, Webhook{User: req.User, Backend: req.Backend, URL: WebhookURL(m.publicURL(r), tok.Token)})
 }
 
 // Delivery is one webhook delivery and what became of it. Body is the raw

@@ -49,9 +49,15 @@ func EnsureTokens(st *store.Store, pairs []TokenPair, now time.Time) error {
 	return nil
 }
 
-// RotateToken replaces the token of (user, backend); the old URL stops
+// TokenWriter stores a token; *store.Store is one.
+type TokenWriter interface {
+	PutToken(tok store.Token) error
+}
+
+// RotateToken replaces the token of (user, backend): PutToken swaps the
+// token and its index entry in one transaction, so the old URL stops
 // working at once.
-func RotateToken(st *store.Store, user, backend string, now time.Time) (store.Token, error) {
+func RotateToken(st TokenWriter, user, backend string, now time.Time) (store.Token, error) {
 	tok, err := NewToken()
 	if err != nil {
 		return store.Token{}, err

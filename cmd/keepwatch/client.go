@@ -29,8 +29,7 @@ const (
 	envAPIKey = "KEEPWATCH_API_KEY"
 )
 
-// apiKeyFile is the key `keepwatch serve` generates into data_dir.
-const apiKeyFile = "api.key"
+// APIKeyFileName is the key `keepwatch serve` generates into data_dir.
 
 // remote is what every management command shares: how to reach the
 // running daemon. Flags win over the environment, which wins over the
@@ -45,7 +44,7 @@ type remote struct {
 func newRemote(g *globals, cmd *cobra.Command) *remote {
 	r := &remote{g: g}
 	cmd.PersistentFlags().StringVar(&r.addr, "addr", "", "address of the running keepwatch, like http://127.0.0.1:8686 (env "+envAddr+"; default: server.listen of the config)")
-	cmd.PersistentFlags().StringVar(&r.apiKey, "api-key", "", "management API key (env "+envAPIKey+"; default: server.api_key, or <data_dir>/"+apiKeyFile+")")
+	cmd.PersistentFlags().StringVar(&r.apiKey, "api-key", "", "management API key (env "+envAPIKey+"; default: server.api_key, or <data_dir>/"+APIKeyFileName+")")
 	return r
 }
 
@@ -168,10 +167,10 @@ func configuredKey(cfg *config.Config, path string) (string, error) {
 	if cfg.Server.APIKey.IsSet() {
 		return cfg.Server.APIKey.Value(), nil
 	}
-	keyPath := filepath.Join(cfg.Server.DataDir, apiKeyFile)
-	data, err := os.ReadFile(keyPath)
-	if err == nil && strings.TrimSpace(string(data)) != "" {
-		return strings.TrimSpace(string(data)), nil
+	keyPath := filepath.Join(cfg.Server.DataDir, APIKeyFileName)
+	key, err := readKeyFile(keyPath)
+	if err == nil && key != "" {
+		return key, nil
 	}
 	why := "it is empty"
 	if err != nil {

@@ -138,24 +138,29 @@ func apiKey(cfg *config.Config, log zerolog.Logger) (string, error) {
 		return k, nil
 	}
 	path := filepath.Join(cfg.Server.DataDir, APIKeyFileName)
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		if k := strings.TrimSpace(string(raw)); k != "" {
-			return k, nil
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	k, err := readKeyFile(path)
+	switch {
+	case err == nil && k != "":
+		return k, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Errorf("read API key %s: %w", path, err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("generate API key: %w", err)
 	}
-	k := base64.RawURLEncoding.EncodeToString(b)
+	k = base64.RawURLEncoding.EncodeToString(b)
 	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write API key %s: %w (check data_dir's permissions)", path, err)
 	}
 	log.Info().Str("path", path).Msg("generated an API key for the management API")
 	return k, nil
+}
+
+// readKeyFile reads an API key file, trimmed; "" when it is empty.
+func readKeyFile(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	return strings.TrimSpace(string(raw)), err
 }
 
 // builtinTypes lists the types this binary serves as plugins.

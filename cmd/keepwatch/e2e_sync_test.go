@@ -246,9 +246,6 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // TestE2ESync is issue 7's end-to-end test: the real binary against a Plex
 // fake and a Jellyfin fake over loopback.
 func TestE2ESync(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	r := newSyncRig(t)
 	owner := r.plex.Owner().Username
 	ctx := context.Background()

@@ -208,8 +208,8 @@ var ErrUnknownBackend = errors.New("unknown backend")
 var ErrUnknownUser = errors.New("unknown user")
 
 func (p *Pipeline) selected(sel Selection, want func(*Backend) bool) ([]*Backend, error) {
-	if sel.User != "" && !slices.Contains(p.dir.Users(), sel.User) {
-		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownUser, sel.User, p.dir.Users())
+	if users := p.dir.Users(); sel.User != "" && !slices.Contains(users, sel.User) {
+		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownUser, sel.User, users)
 	}
 	var out []*Backend
 	if len(sel.Backends) == 0 {

@@ -1,7 +1,6 @@
 package fake
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -99,16 +98,5 @@ func MustNew(o Options) *Server { return fakeserver.MustNew(o.Config()) }
 // then the listener closed). It fails the test on bad options.
 func Start(tb testing.TB, o Options) (*Server, *httptest.Server) {
 	tb.Helper()
-	s, err := New(o)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.FlushWebhooks(ctx)
-		ts.Close()
-	})
-	return s, ts
+	return fakeserver.Start(tb, o.Config())
 }
