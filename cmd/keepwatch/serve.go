@@ -141,7 +141,9 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 		return nil, err
 	}
 
-	h, err := host.New(host.Options{Builtins: builtinTypes(), PluginsDir: cfg.Server.PluginsDir, Logger: g.logger("plugins")})
+	// The packages below tag their own lines with a component; they get
+	// the untagged process logger so the field is not written twice.
+	h, err := host.New(host.Options{Builtins: builtinTypes(), PluginsDir: cfg.Server.PluginsDir, Logger: g.log})
 	if err != nil {
 		return nil, err
 	}
@@ -153,12 +155,12 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 
 	metrics := api.NewMetrics(api.MetricsSources{Store: st, Plugins: h.Statuses, Logger: g.logger("metrics")})
 	dir := directory(cfg)
-	eng := engine.New(st, engineConfig(cfg, dir), g.logger("engine"))
+	eng := engine.New(st, engineConfig(cfg, dir), g.log)
 	pipe := pipeline.New(pipeline.Options{Store: st, Engine: eng, Backends: backends, Directory: dir,
-		Logger: g.logger("pipeline"), RefreshEvery: time.Minute,
+		Logger: g.log, RefreshEvery: time.Minute,
 		Hooks: pipeline.Hooks{Delivery: metrics.Delivery, Push: metrics.Push}})
 	sched, err := tasks.New(tasks.Options{Store: st, Syncer: syncer{pipe}, Tasks: taskConfig(cfg.Tasks),
-		DataDir: cfg.Server.DataDir, Logger: g.logger("tasks")})
+		DataDir: cfg.Server.DataDir, Logger: g.log})
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
@@ -186,9 +188,9 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 	router.Handle("/readyz", health.Ready())
 	router.Handle("/metrics", metrics.Handler())
 	api.NewWebhooks(api.WebhookOptions{Store: st, Received: pipe.KickInbox, InvalidToken: metrics.InvalidToken,
-		MaxBytes: int64(cfg.Server.WebhookMaxBytes), Logger: g.logger("webhook")}).Register(router)
+		MaxBytes: int64(cfg.Server.WebhookMaxBytes), Logger: g.log}).Register(router)
 	api.NewManagement(api.Deps{Backends: pipe, Engine: eng, Store: st, Tasks: sched, Health: health,
-		PublicURL: cfg.Server.PublicURL}, key, g.logger("api")).Register(router)
+		PublicURL: cfg.Server.PublicURL}, key, g.log).Register(router)
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
