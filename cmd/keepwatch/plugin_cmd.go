@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/keepwatch/keepwatch/config"
@@ -71,10 +70,14 @@ func newPluginListCmd(g *globals, builtins map[string]plugins.Factory) *cobra.Co
 					return &exitError{code: exitUsage, err: err}
 				}
 			}
+			logger, err := newLogger(cmd.ErrOrStderr(), "warn")
+			if err != nil {
+				return err
+			}
 			infos, err := host.List(ctx, host.ListOptions{
 				Builtins:   builtins,
 				PluginsDir: dir,
-				Logger:     zerolog.New(cmd.ErrOrStderr()).Level(zerolog.WarnLevel).With().Timestamp().Logger(),
+				Logger:     logger,
 			})
 			if err != nil {
 				return err

@@ -103,6 +103,8 @@ func runE(body func(cmd *cobra.Command, args []string) error) func(*cobra.Comman
 }
 
 // newLogger writes human-readable lines to a terminal and JSON otherwise.
+// Plugin clients log from their own goroutines, so writes are serialised:
+// w may be any io.Writer, not only a file.
 func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || !slices.Contains(logLevels, level) {
@@ -111,5 +113,5 @@ func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	if f, ok := w.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
 		w = zerolog.ConsoleWriter{Out: f, TimeFormat: "15:04:05"}
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
