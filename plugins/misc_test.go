@@ -78,6 +78,23 @@ func TestCheckObservation(t *testing.T) {
 	}
 }
 
+func TestCheckAddedItem(t *testing.T) {
+	good := plugins.Observation{ItemID: "2", Kind: plugins.KindEpisode, ShowGUIDs: []string{"tvdb:1"}, Season: 1, Episode: 2}
+	if err := plugins.CheckAddedItem(good); err != nil {
+		t.Errorf("good added item: %v", err)
+	}
+	bad := plugins.Observation{AccountID: "1", Kind: "season", State: plugins.State{WatchedKnown: true}}
+	err := plugins.CheckAddedItem(bad)
+	if err == nil {
+		t.Fatal("bad added item passed")
+	}
+	for _, want := range []string{"belongs to no account", "carries no play state", "item id is empty", `kind "season"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
 func TestCheckDescription(t *testing.T) {
 	if err := plugins.CheckDescription(plugins.Description{Type: "plex", Version: "1.0.0"}); err != nil {
 		t.Error(err)

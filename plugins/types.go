@@ -195,6 +195,14 @@ type WebhookResult struct {
 	Event string
 	// Observations are what the event says; empty when Ignored.
 	Observations []Observation
+	// Added lists the movies and episodes the event says appeared on the
+	// server (Plex library.new, Jellyfin ItemAdded, Emby library.new,
+	// Tautulli created). Each describes the item only (ItemID, kind, GUIDs,
+	// show, library): AccountID is empty and State is zero, since an
+	// addition is nobody's play. The engine points every user's matching
+	// record at the new item and writes their state to it. Empty when
+	// Ignored; a delivery may carry Added without Observations.
+	Added []Observation
 	// Ignored, when not empty, says why the delivery carries nothing to sync
 	// ("test notification", "library.new has no user").
 	Ignored string

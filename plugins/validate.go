@@ -32,11 +32,50 @@ func ValidType(t string) bool {
 
 // CheckObservation explains every way o breaks the contract, or answers nil.
 func CheckObservation(o Observation) error {
+	errs := checkItem(o)
+	if o.AccountID == "" {
+		errs = append(errs, errors.New("account id is empty"))
+	}
+	s := o.State
+	if s.Watched && !s.WatchedKnown {
+		errs = append(errs, errors.New("state says watched but WatchedKnown is false"))
+	}
+	if s.Progress != 0 && !s.ProgressKnown {
+		errs = append(errs, fmt.Errorf("state has progress %s but ProgressKnown is false", s.Progress))
+	}
+	if s.Progress < 0 {
+		errs = append(errs, fmt.Errorf("progress %s is negative", s.Progress))
+	}
+	if s.PlayCount < 0 {
+		errs = append(errs, fmt.Errorf("play count %d is negative", s.PlayCount))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("observation of item %q: %w", o.ItemID, errors.Join(errs...))
+}
+
+// CheckAddedItem explains every way o breaks the contract for an entry of
+// WebhookResult.Added, or answers nil: the item must be described as an
+// observation's is, and carry no account and no state.
+func CheckAddedItem(o Observation) error {
+	errs := checkItem(o)
+	if o.AccountID != "" || o.AccountName != "" {
+		errs = append(errs, fmt.Errorf("an added item belongs to no account, got %q (%s)", o.AccountName, o.AccountID))
+	}
+	if o.State != (State{}) {
+		errs = append(errs, fmt.Errorf("an added item carries no play state, got %+v", o.State))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("added item %q: %w", o.ItemID, errors.Join(errs...))
+}
+
+// checkItem lists what is wrong with the item fields of o.
+func checkItem(o Observation) []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if o.AccountID == "" {
-		add("account id is empty")
-	}
 	if o.ItemID == "" {
 		add("item id is empty")
 	}
@@ -62,21 +101,5 @@ func CheckObservation(o Observation) error {
 	if o.Duration < 0 {
 		add("duration %s is negative", o.Duration)
 	}
-	s := o.State
-	if s.Watched && !s.WatchedKnown {
-		add("state says watched but WatchedKnown is false")
-	}
-	if s.Progress != 0 && !s.ProgressKnown {
-		add("state has progress %s but ProgressKnown is false", s.Progress)
-	}
-	if s.Progress < 0 {
-		add("progress %s is negative", s.Progress)
-	}
-	if s.PlayCount < 0 {
-		add("play count %d is negative", s.PlayCount)
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("observation of item %q: %w", o.ItemID, errors.Join(errs...))
+	return errs
 }

@@ -238,17 +238,21 @@ func webhookResultToWire(r WebhookResult) *pb.ParseWebhookResponse {
 	return &pb.ParseWebhookResponse{
 		ServerId: r.ServerID, AccountId: r.AccountID, AccountName: r.AccountName, Event: r.Event,
 		Observations: observationsToWire(r.Observations), IgnoredReason: r.Ignored,
+		Added: observationsToWire(r.Added),
 	}
 }
 
 func webhookResultFromWire(r *pb.ParseWebhookResponse) WebhookResult {
-	var obs []Observation
+	var obs, added []Observation
 	if len(r.GetObservations()) > 0 {
 		obs = appendObservationsFromWire(make([]Observation, 0, len(r.GetObservations())), r.GetObservations())
 	}
+	if len(r.GetAdded()) > 0 {
+		added = appendObservationsFromWire(make([]Observation, 0, len(r.GetAdded())), r.GetAdded())
+	}
 	return WebhookResult{
 		ServerID: r.GetServerId(), AccountID: r.GetAccountId(), AccountName: r.GetAccountName(),
-		Event: r.GetEvent(), Observations: obs, Ignored: r.GetIgnoredReason(),
+		Event: r.GetEvent(), Observations: obs, Added: added, Ignored: r.GetIgnoredReason(),
 	}
 }
 

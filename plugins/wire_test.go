@@ -144,6 +144,9 @@ var (
 	webhookResult = plugins.WebhookResult{
 		ServerID: "abc123", AccountID: "2", AccountName: "bob", Event: "media.pause",
 		Observations: []plugins.Observation{episode},
+		// An addition rides beside the observations, item fields only.
+		Added: []plugins.Observation{{ItemID: "77", LibraryID: "2", LibraryName: "Films", Kind: plugins.KindMovie,
+			Title: "Heat", Year: 1995, GUIDs: []string{"imdb:tt0113277"}, Duration: 170 * time.Minute}},
 	}
 	resolutions = []plugins.Resolution{{ItemID: "100", LibraryID: "1", LibraryName: "Movies"}, {}}
 )

@@ -930,6 +930,9 @@ type ParseWebhookResponse struct {
 	Event         string                 `protobuf:"bytes,4,opt,name=event,proto3" json:"event,omitempty"`
 	Observations  []*Observation         `protobuf:"bytes,5,rep,name=observations,proto3" json:"observations,omitempty"`
 	IgnoredReason string                 `protobuf:"bytes,6,opt,name=ignored_reason,json=ignoredReason,proto3" json:"ignored_reason,omitempty"`
+	// Items the event says appeared on the server: item fields only, no
+	// account and no state.
+	Added         []*Observation `protobuf:"bytes,7,rep,name=added,proto3" json:"added,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1004,6 +1007,13 @@ func (x *ParseWebhookResponse) GetIgnoredReason() string {
 		return x.IgnoredReason
 	}
 	return ""
+}
+
+func (x *ParseWebhookResponse) GetAdded() []*Observation {
+	if x != nil {
+		return x.Added
+	}
+	return nil
 }
 
 type Observation struct {
@@ -2023,7 +2033,7 @@ const file_backend_proto_rawDesc = "" +
 	"\aheaders\x18\x02 \x03(\v2\x11.backendv1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x121\n" +
 	"\x15received_at_unix_nano\x18\x04 \x01(\x12R\x12receivedAtUnixNano\x12\x14\n" +
-	"\x05query\x18\x05 \x01(\tR\x05query\"\xee\x01\n" +
+	"\x05query\x18\x05 \x01(\tR\x05query\"\x9c\x02\n" +
 	"\x14ParseWebhookResponse\x12\x1b\n" +
 	"\tserver_id\x18\x01 \x01(\tR\bserverId\x12\x1d\n" +
 	"\n" +
@@ -2031,7 +2041,8 @@ const file_backend_proto_rawDesc = "" +
 	"\faccount_name\x18\x03 \x01(\tR\vaccountName\x12\x14\n" +
 	"\x05event\x18\x04 \x01(\tR\x05event\x12:\n" +
 	"\fobservations\x18\x05 \x03(\v2\x16.backendv1.ObservationR\fobservations\x12%\n" +
-	"\x0eignored_reason\x18\x06 \x01(\tR\rignoredReason\"\x9a\x06\n" +
+	"\x0eignored_reason\x18\x06 \x01(\tR\rignoredReason\x12,\n" +
+	"\x05added\x18\a \x03(\v2\x16.backendv1.ObservationR\x05added\"\x9a\x06\n" +
 	"\vObservation\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12!\n" +
@@ -2207,38 +2218,39 @@ var file_backend_proto_depIdxs = []int32{
 	12, // 2: backendv1.ListAccountsResponse.accounts:type_name -> backendv1.Account
 	14, // 3: backendv1.ParseWebhookRequest.headers:type_name -> backendv1.Header
 	17, // 4: backendv1.ParseWebhookResponse.observations:type_name -> backendv1.Observation
-	1,  // 5: backendv1.Observation.kind:type_name -> backendv1.ItemKind
-	17, // 6: backendv1.ImportPage.observations:type_name -> backendv1.Observation
-	20, // 7: backendv1.ImportPage.page_account:type_name -> backendv1.PageAccount
-	21, // 8: backendv1.ImportPage.libraries:type_name -> backendv1.Library
-	2,  // 9: backendv1.Write.kind:type_name -> backendv1.WriteKind
-	22, // 10: backendv1.ApplyRequest.writes:type_name -> backendv1.Write
-	3,  // 11: backendv1.WriteOutcome.status:type_name -> backendv1.OutcomeStatus
-	24, // 12: backendv1.ApplyResponse.outcomes:type_name -> backendv1.WriteOutcome
-	1,  // 13: backendv1.ResolveQuery.kind:type_name -> backendv1.ItemKind
-	26, // 14: backendv1.ResolveRequest.queries:type_name -> backendv1.ResolveQuery
-	28, // 15: backendv1.ResolveResponse.resolutions:type_name -> backendv1.Resolution
-	5,  // 16: backendv1.Backend.Describe:input_type -> backendv1.DescribeRequest
-	7,  // 17: backendv1.Backend.Configure:input_type -> backendv1.ConfigureRequest
-	9,  // 18: backendv1.Backend.CheckHealth:input_type -> backendv1.CheckHealthRequest
-	11, // 19: backendv1.Backend.ListAccounts:input_type -> backendv1.ListAccountsRequest
-	15, // 20: backendv1.Backend.ParseWebhook:input_type -> backendv1.ParseWebhookRequest
-	18, // 21: backendv1.Backend.Import:input_type -> backendv1.ImportRequest
-	23, // 22: backendv1.Backend.Apply:input_type -> backendv1.ApplyRequest
-	27, // 23: backendv1.Backend.Resolve:input_type -> backendv1.ResolveRequest
-	6,  // 24: backendv1.Backend.Describe:output_type -> backendv1.DescribeResponse
-	8,  // 25: backendv1.Backend.Configure:output_type -> backendv1.ConfigureResponse
-	10, // 26: backendv1.Backend.CheckHealth:output_type -> backendv1.CheckHealthResponse
-	13, // 27: backendv1.Backend.ListAccounts:output_type -> backendv1.ListAccountsResponse
-	16, // 28: backendv1.Backend.ParseWebhook:output_type -> backendv1.ParseWebhookResponse
-	19, // 29: backendv1.Backend.Import:output_type -> backendv1.ImportPage
-	25, // 30: backendv1.Backend.Apply:output_type -> backendv1.ApplyResponse
-	29, // 31: backendv1.Backend.Resolve:output_type -> backendv1.ResolveResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	17, // 5: backendv1.ParseWebhookResponse.added:type_name -> backendv1.Observation
+	1,  // 6: backendv1.Observation.kind:type_name -> backendv1.ItemKind
+	17, // 7: backendv1.ImportPage.observations:type_name -> backendv1.Observation
+	20, // 8: backendv1.ImportPage.page_account:type_name -> backendv1.PageAccount
+	21, // 9: backendv1.ImportPage.libraries:type_name -> backendv1.Library
+	2,  // 10: backendv1.Write.kind:type_name -> backendv1.WriteKind
+	22, // 11: backendv1.ApplyRequest.writes:type_name -> backendv1.Write
+	3,  // 12: backendv1.WriteOutcome.status:type_name -> backendv1.OutcomeStatus
+	24, // 13: backendv1.ApplyResponse.outcomes:type_name -> backendv1.WriteOutcome
+	1,  // 14: backendv1.ResolveQuery.kind:type_name -> backendv1.ItemKind
+	26, // 15: backendv1.ResolveRequest.queries:type_name -> backendv1.ResolveQuery
+	28, // 16: backendv1.ResolveResponse.resolutions:type_name -> backendv1.Resolution
+	5,  // 17: backendv1.Backend.Describe:input_type -> backendv1.DescribeRequest
+	7,  // 18: backendv1.Backend.Configure:input_type -> backendv1.ConfigureRequest
+	9,  // 19: backendv1.Backend.CheckHealth:input_type -> backendv1.CheckHealthRequest
+	11, // 20: backendv1.Backend.ListAccounts:input_type -> backendv1.ListAccountsRequest
+	15, // 21: backendv1.Backend.ParseWebhook:input_type -> backendv1.ParseWebhookRequest
+	18, // 22: backendv1.Backend.Import:input_type -> backendv1.ImportRequest
+	23, // 23: backendv1.Backend.Apply:input_type -> backendv1.ApplyRequest
+	27, // 24: backendv1.Backend.Resolve:input_type -> backendv1.ResolveRequest
+	6,  // 25: backendv1.Backend.Describe:output_type -> backendv1.DescribeResponse
+	8,  // 26: backendv1.Backend.Configure:output_type -> backendv1.ConfigureResponse
+	10, // 27: backendv1.Backend.CheckHealth:output_type -> backendv1.CheckHealthResponse
+	13, // 28: backendv1.Backend.ListAccounts:output_type -> backendv1.ListAccountsResponse
+	16, // 29: backendv1.Backend.ParseWebhook:output_type -> backendv1.ParseWebhookResponse
+	19, // 30: backendv1.Backend.Import:output_type -> backendv1.ImportPage
+	25, // 31: backendv1.Backend.Apply:output_type -> backendv1.ApplyResponse
+	29, // 32: backendv1.Backend.Resolve:output_type -> backendv1.ResolveResponse
+	25, // [25:33] is the sub-list for method output_type
+	17, // [17:25] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_backend_proto_init() }
