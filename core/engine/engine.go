@@ -123,6 +123,8 @@ type Result struct {
 	Held      int `json:"held"`
 	Queued    int `json:"queued"`
 	Invalid   int `json:"invalid"`
+	// Linked counts records pointed at an item a backend says was added.
+	Linked int `json:"linked"`
 	// Writes of export runs.
 	Written     int `json:"written"`
 	WriteFailed int `json:"write_failed"`
@@ -142,6 +144,7 @@ func (r *Result) Add(o Result) {
 	r.Held += o.Held
 	r.Queued += o.Queued
 	r.Invalid += o.Invalid
+	r.Linked += o.Linked
 	r.Written += o.Written
 	r.WriteFailed += o.WriteFailed
 	r.Retried += o.Retried
@@ -152,7 +155,7 @@ func (r Result) Counts() map[string]int {
 	return map[string]int{
 		"observed": r.Observed, "created": r.Created, "changed": r.Changed, "unchanged": r.Unchanged,
 		"stale": r.Stale, "conflicts": r.Conflicts, "unmatched": r.Unmatched, "ignored": r.Ignored,
-		"held": r.Held, "queued": r.Queued, "invalid": r.Invalid,
+		"held": r.Held, "queued": r.Queued, "invalid": r.Invalid, "linked": r.Linked,
 		"written": r.Written, "write_failed": r.WriteFailed, "retried": r.Retried,
 	}
 }

@@ -414,7 +414,7 @@ func TestFailingBackendKeepsQueue(t *testing.T) {
 		v.backends["b"].failItems[2] = true
 		d := &store.Delivery{Backend: "a", User: alice}
 		_ = v.st.AddDeliveries(d)
-		_, _ = v.e.ApplyDelivery(v.ctx, d, []model.Observation{v.play("a", alice, 2)})
+		_, _ = v.e.ApplyDelivery(v.ctx, d, []model.Observation{v.play("a", alice, 2)}, nil)
 		res := v.drainAll()
 		if res.Failed != 1 || v.queued() != 0 {
 			t.Fatalf("drain %+v queued %d", res, v.queued())
@@ -447,7 +447,7 @@ func TestDeliveryFinishedInSameTransaction(t *testing.T) {
 	if n, _ := v.st.InboxDepth(); n != 1 {
 		t.Fatalf("inbox depth %d", n)
 	}
-	if _, err := v.e.ApplyDelivery(v.ctx, d, []model.Observation{v.play("a", alice, 0)}); err != nil {
+	if _, err := v.e.ApplyDelivery(v.ctx, d, []model.Observation{v.play("a", alice, 0)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := v.st.InboxDepth(); n != 0 {

@@ -178,7 +178,7 @@ func (v *env) webhook(o model.Observation) Result {
 	if err := v.st.AddDeliveries(d); err != nil {
 		v.t.Fatal(err)
 	}
-	res, err := v.e.ApplyDelivery(v.ctx, d, []model.Observation{o})
+	res, err := v.e.ApplyDelivery(v.ctx, d, []model.Observation{o}, nil)
 	if err != nil {
 		v.t.Fatal(err)
 	}

@@ -138,12 +138,7 @@ func (a *applyTx) apply(o model.Observation) error {
 
 	id, found, conflict := a.match(&o)
 	if conflict {
-		a.res.Conflicts++
-		if err := a.tx.AddStats(o.Backend, store.BackendStats{Conflicts: 1}); err != nil {
-			return err
-		}
-		return a.journal(model.Event{Kind: model.EventConflict, User: o.User, Backend: o.Backend,
-			Reason: fmt.Sprintf("remote item %q: its guids %v point at different records", o.RemoteID, o.Item.GUIDs)})
+		return a.conflict(&o)
 	}
 	if !found {
 		if len(guidKeys(&o.Item)) == 0 && (!a.e.cfg.MatchTitleYear || o.Item.TitleKey() == "") {
@@ -207,6 +202,73 @@ func (a *applyTx) apply(o model.Observation) error {
 		}
 	} else {
 		a.res.Unchanged++
+	}
+	return a.plan(r)
+}
+
+// conflict counts and journals an observation whose match keys point at
+// different records: it is applied to neither.
+func (a *applyTx) conflict(o *model.Observation) error {
+	a.res.Conflicts++
+	if err := a.tx.AddStats(o.Backend, store.BackendStats{Conflicts: 1}); err != nil {
+		return err
+	}
+	return a.journal(model.Event{Kind: model.EventConflict, User: o.User, Backend: o.Backend,
+		Reason: fmt.Sprintf("remote item %q: its guids %v point at different records", o.RemoteID, o.Item.GUIDs)})
+}
+
+// link handles an item that appeared on o.Backend (Plex library.new,
+// Jellyfin ItemAdded): o names the item for one user and carries no state, so
+// no record's state changes and no record is created — an item nobody has
+// played is nothing to sync. The user's matching record gets the backend's
+// reference, and plan queues the record's state for the backend where it
+// differs. That is the write resolving by GUID could not make while the item
+// did not exist, including one that failed for that reason earlier.
+func (a *applyTx) link(o model.Observation) error {
+	a.res.Observed++
+	a.e.normalise(&o, a.now)
+	if err := validate(&o); err != nil || o.RemoteID == "" {
+		a.res.Invalid++
+		return nil
+	}
+	if _, known := a.e.cfg.Backends[o.Backend]; !known {
+		a.res.Ignored++
+		return nil
+	}
+	id, found, conflict := a.match(&o)
+	switch {
+	case conflict:
+		return a.conflict(&o)
+	case !found && len(guidKeys(&o.Item)) == 0:
+		a.res.Unmatched++
+		return nil
+	case !found:
+		a.res.Unchanged++ // the user has no record of it: nothing to write
+		return nil
+	}
+	r, err := a.tx.Record(id)
+	if err != nil {
+		return err
+	}
+	enrich(r, &o)
+	ref := model.Ref{RemoteID: o.RemoteID, Library: o.Library}
+	if old, ok := r.Refs[o.Backend]; !ok || old != ref {
+		if r.Refs == nil {
+			r.Refs = map[string]model.Ref{}
+		}
+		if ok && old.RemoteID != ref.RemoteID {
+			// The base described the copy the old id named (the item was
+			// deleted and added again, or replaced): the new copy's state is
+			// unknown, so it must not suppress the write.
+			delete(r.Bases, o.Backend)
+		}
+		r.Refs[o.Backend] = ref
+		a.res.Linked++
+	} else {
+		a.res.Unchanged++
+	}
+	if err := a.tx.PutRecord(r); err != nil {
+		return err
 	}
 	return a.plan(r)
 }

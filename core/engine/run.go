@@ -15,34 +15,50 @@ import (
 // errDryRun rolls back a dry run's transaction after its effects were computed.
 var errDryRun = errors.New("dry run")
 
-// applyBatch merges obs in one transaction under origin. With delivery set,
-// the delivery is finished in the same transaction, so a crash can neither
-// lose it nor apply it twice.
-func (e *Engine) applyBatch(ctx context.Context, origin model.Origin, guard *guardState, dryRun bool,
-	obs []model.Observation, finish func(*store.Tx, Result) error) (Result, error) {
+// batch is what applyBatch merges in one transaction.
+type batch struct {
+	origin model.Origin
+	guard  *guardState // nil: nothing is held
+	dryRun bool
+	obs    []model.Observation
+	// added are items that appeared on a backend (stateless; see link).
+	added []model.Observation
+	// finish, when set, runs last in the same transaction: a webhook
+	// delivery is finished with the merge, so a crash can neither lose it
+	// nor apply it twice.
+	finish func(*store.Tx, Result) error
+}
+
+// applyBatch merges b in one transaction under b.origin.
+func (e *Engine) applyBatch(ctx context.Context, b batch) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	var a *applyTx
-	guard = guard.begin()
+	guard := b.guard.begin()
 	err := e.store.Update(func(tx *store.Tx) error {
-		a = &applyTx{e: e, tx: tx, origin: origin, now: e.now(), guard: guard}
-		for i := range obs {
-			if err := a.apply(obs[i]); err != nil {
-				return fmt.Errorf("engine: apply observation %d of %d from %s: %w", i+1, len(obs), obs[i].Backend, err)
+		a = &applyTx{e: e, tx: tx, origin: b.origin, now: e.now(), guard: guard}
+		for i := range b.obs {
+			if err := a.apply(b.obs[i]); err != nil {
+				return fmt.Errorf("engine: apply observation %d of %d from %s: %w", i+1, len(b.obs), b.obs[i].Backend, err)
 			}
 		}
-		if finish != nil {
-			if err := finish(tx, a.res); err != nil {
+		for i := range b.added {
+			if err := a.link(b.added[i]); err != nil {
+				return fmt.Errorf("engine: link item %s added on %s: %w", b.added[i].RemoteID, b.added[i].Backend, err)
+			}
+		}
+		if b.finish != nil {
+			if err := b.finish(tx, a.res); err != nil {
 				return err
 			}
 		}
-		if dryRun {
+		if b.dryRun {
 			return errDryRun
 		}
 		return nil
 	})
-	if dryRun && errors.Is(err, errDryRun) {
+	if b.dryRun && errors.Is(err, errDryRun) {
 		// Nothing was written; journal what would have been, for the run's report.
 		err = e.store.Update(func(tx *store.Tx) error {
 			for _, ev := range a.events {
@@ -65,21 +81,38 @@ func (e *Engine) applyBatch(ctx context.Context, origin model.Origin, guard *gua
 	return a.res, nil
 }
 
-// ApplyDelivery merges the observations parsed from one webhook delivery and
-// finishes the delivery with its outcome, all in one transaction. Webhooks are
-// never held by the guard: a person acted, one item at a time.
-func (e *Engine) ApplyDelivery(ctx context.Context, d *store.Delivery, obs []model.Observation) (Result, error) {
-	origin := model.Origin{Kind: model.OriginDelivery, ID: d.ID}
-	return e.applyBatch(ctx, origin, nil, false, obs, func(tx *store.Tx, r Result) error {
-		status, reason := store.DeliveryApplied, ""
+// ApplyDelivery merges the observations parsed from one webhook delivery,
+// links the items it says were added, and finishes the delivery with its
+// outcome, all in one transaction. Webhooks are never held by the guard: a
+// person acted, one item at a time.
+func (e *Engine) ApplyDelivery(ctx context.Context, d *store.Delivery, obs, added []model.Observation) (Result, error) {
+	return e.applyBatch(ctx, batch{origin: model.Origin{Kind: model.OriginDelivery, ID: d.ID}, obs: obs, added: added,
+		finish: func(tx *store.Tx, r Result) error {
+			status, reason := deliveryOutcome(r, len(obs), len(added))
+			return tx.FinishDelivery(d, status, reason, r.Changes()+r.Linked, e.now())
+		}})
+}
+
+// deliveryOutcome is the status and reason a delivery of nObs observations and
+// nAdded added items ends with, from what merging them did.
+func deliveryOutcome(r Result, nObs, nAdded int) (status, reason string) {
+	if nObs == 0 && nAdded > 0 {
 		switch {
-		case r.Observed > 0 && r.Unmatched == r.Observed:
-			status, reason = store.DeliveryUnmatched, "no guid or known id to match on"
-		case r.Observed > 0 && r.Ignored+r.Invalid == r.Observed:
-			status, reason = store.DeliveryIgnored, "no configured backend or user for its observations"
+		case r.Linked > 0 || r.Queued > 0:
+			return store.DeliveryApplied, fmt.Sprintf("item added: %d record(s) linked, %d write(s) queued", r.Linked, r.Queued)
+		case r.Unmatched+r.Ignored+r.Invalid == r.Observed:
+			return store.DeliveryIgnored, "item added: no configured user, or no guid to match it on"
+		default:
+			return store.DeliveryApplied, "item added: no record needs writing to it"
 		}
-		return tx.FinishDelivery(d, status, reason, r.Changes(), e.now())
-	})
+	}
+	switch {
+	case r.Observed > 0 && r.Unmatched == r.Observed:
+		return store.DeliveryUnmatched, "no guid or known id to match on"
+	case r.Observed > 0 && r.Ignored+r.Invalid == r.Observed:
+		return store.DeliveryIgnored, "no configured backend or user for its observations"
+	}
+	return store.DeliveryApplied, ""
 }
 
 // FinishDelivery records a delivery's outcome without merging anything (a
@@ -141,7 +174,7 @@ func (r *Run) Result() Result {
 // Apply merges one page of observations in one transaction.
 func (r *Run) Apply(ctx context.Context, obs []model.Observation) (Result, error) {
 	origin := model.Origin{Kind: model.OriginRun, ID: r.run.ID}
-	res, err := r.e.applyBatch(ctx, origin, r.guard, r.run.DryRun, obs, nil)
+	res, err := r.e.applyBatch(ctx, batch{origin: origin, guard: r.guard, dryRun: r.run.DryRun, obs: obs})
 	r.add(res)
 	return res, err
 }
@@ -254,7 +287,7 @@ func (e *Engine) releaseHeld(ctx context.Context, runID uint64, backend string) 
 			obs[i].ObservedAt = e.now()
 		}
 		if len(obs) > 0 {
-			res, err := e.applyBatch(ctx, origin, nil, false, obs, nil)
+			res, err := e.applyBatch(ctx, batch{origin: origin, obs: obs})
 			if err != nil {
 				return total, err
 			}

@@ -261,6 +261,20 @@ func (d *Directory) Users() []string {
 	return out
 }
 
+// UsersOn returns the users with an account on backend, sorted.
+func (d *Directory) UsersOn(backend string) []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for u, ms := range d.byUser {
+		if _, ok := ms[backend]; ok {
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Unmapped returns the accounts no user is mapped to.
 func (d *Directory) Unmapped() []Unmapped {
 	d.mu.RLock()

@@ -95,39 +95,53 @@ func (p *Pipeline) process(ctx context.Context, d *store.Delivery) error {
 	if why := b.serverRefused(res.ServerID); why != "" {
 		return finish(store.DeliveryIgnored, why)
 	}
-	user := d.User
-	if user == "*" || user == "" {
-		u, ok := p.dir.UserOf(b.Name, res.AccountID, res.AccountName)
-		if !ok {
-			return finish(store.DeliveryIgnored, fmt.Sprintf("account %s (%s) on %s is not mapped to a user", res.AccountName, res.AccountID, b.Name))
-		}
-		user = u
-	} else if b.Webhook.MatchAccount && (res.AccountID != "" || res.AccountName != "") && !p.dir.Matches(user, b.Name, res.AccountID, res.AccountName) {
-		return finish(store.DeliveryIgnored, fmt.Sprintf("account %s (%s) is not %s's account on %s; set webhook.match_account: false to accept it",
-			res.AccountName, res.AccountID, user, b.Name))
-	}
-	obs := make([]model.Observation, 0, len(res.Observations))
+	var obs []model.Observation
 	excluded := 0
-	for _, po := range res.Observations {
+	if len(res.Observations) > 0 {
+		user, why := p.actingUser(b, d.User, res)
+		if why != "" {
+			return finish(store.DeliveryIgnored, why)
+		}
+		for _, po := range res.Observations {
+			if !b.libraryAllowed(po) {
+				excluded++
+				continue
+			}
+			o, _ := engine.FromPlugin(po)
+			o.Backend, o.User, o.ObservedAt = b.Name, user, d.ReceivedAt
+			if o.Account == "" {
+				o.Account = res.AccountID
+			}
+			obs = append(obs, o)
+		}
+	}
+	// An item added to the server is every user's news, whichever token
+	// the event came in on: one stateless observation per user with an
+	// account there, so each user's record can be linked to it.
+	var added []model.Observation
+	users := p.dir.UsersOn(b.Name)
+	for _, po := range res.Added {
 		if !b.libraryAllowed(po) {
 			excluded++
 			continue
 		}
 		o, _ := engine.FromPlugin(po)
-		o.Backend, o.User, o.ObservedAt = b.Name, user, d.ReceivedAt
-		if o.Account == "" {
-			o.Account = res.AccountID
+		for _, u := range users {
+			o.Backend, o.User, o.ObservedAt = b.Name, u, d.ReceivedAt
+			added = append(added, o)
 		}
-		obs = append(obs, o)
 	}
-	if len(obs) == 0 {
+	if len(obs)+len(added) == 0 {
 		reason := "the event carries no observation"
-		if excluded > 0 {
+		switch {
+		case excluded > 0:
 			reason = "library excluded by the backend's libraries filter"
+		case len(res.Added) > 0:
+			reason = "item added, but no user has an account on " + b.Name
 		}
 		return finish(store.DeliveryIgnored, reason)
 	}
-	r, err := p.eng.ApplyDelivery(ctx, d, obs)
+	r, err := p.eng.ApplyDelivery(ctx, d, obs, added)
 	if err != nil {
 		return fmt.Errorf("pipeline: apply delivery %d: %w", d.ID, err)
 	}
@@ -136,4 +150,22 @@ func (p *Pipeline) process(ctx context.Context, d *store.Delivery) error {
 		p.KickPush()
 	}
 	return nil
+}
+
+// actingUser is the household user a delivery's observations belong to: the
+// token's user, or for a backend-wide token the user mapped to the acting
+// account. why says why the delivery is ignored instead.
+func (p *Pipeline) actingUser(b *Backend, tokenUser string, res plugins.WebhookResult) (user, why string) {
+	if tokenUser == "*" || tokenUser == "" {
+		u, ok := p.dir.UserOf(b.Name, res.AccountID, res.AccountName)
+		if !ok {
+			return "", fmt.Sprintf("account %s (%s) on %s is not mapped to a user", res.AccountName, res.AccountID, b.Name)
+		}
+		return u, ""
+	}
+	if b.Webhook.MatchAccount && (res.AccountID != "" || res.AccountName != "") && !p.dir.Matches(tokenUser, b.Name, res.AccountID, res.AccountName) {
+		return "", fmt.Sprintf("account %s (%s) is not %s's account on %s; set webhook.match_account: false to accept it",
+			res.AccountName, res.AccountID, tokenUser, b.Name)
+	}
+	return tokenUser, ""
 }

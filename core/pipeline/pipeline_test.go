@@ -17,8 +17,8 @@ import (
 )
 
 // testPlugin is a plugins.Client in process: webhooks are JSON
-// {"server","account_id","account","event","items":[{"id","guid","library","watched"}]},
-// writes are recorded.
+// {"server","account_id","account","event","items":[{"id","guid","library","watched"}]}
+// (event "added": the items appeared on the server), writes are recorded.
 type testPlugin struct {
 	serverID string
 	accounts []plugins.Account
@@ -58,6 +58,13 @@ func (p *testPlugin) ParseWebhook(_ context.Context, req plugins.WebhookRequest)
 		return plugins.WebhookResult{Ignored: "test notification"}, nil
 	}
 	res := plugins.WebhookResult{ServerID: h.Server, AccountID: h.AccountID, AccountName: h.Account, Event: h.Event}
+	if h.Event == "added" {
+		for _, it := range h.Items {
+			res.Added = append(res.Added, plugins.Observation{ItemID: it.ID, LibraryName: it.Library, Kind: plugins.KindMovie,
+				Title: "T", GUIDs: []string{it.GUID}})
+		}
+		return res, nil
+	}
 	for _, it := range h.Items {
 		res.Observations = append(res.Observations, plugins.Observation{AccountID: h.AccountID, ItemID: it.ID, LibraryName: it.Library,
 			Kind: plugins.KindMovie, Title: "T", GUIDs: []string{it.GUID},
@@ -213,6 +220,41 @@ func TestInboxOutcomes(t *testing.T) {
 				t.Errorf("jelly writes = %+v, want one watched write to the resolved item", r.jelly.applied)
 			}
 		})
+	}
+}
+
+// TestItemAddedReachesEveryUser: an addition arrives on alice's token from
+// whatever account the server names, yet it is about the server, not alice:
+// bob's record is pointed at the new item and his play written to it.
+func TestItemAddedReachesEveryUser(t *testing.T) {
+	r := newRig(t, WebhookFilter{MatchAccount: true, MatchServer: true}, plugins.LibraryFilter{})
+	play := map[string]any{"server": "jelly-srv", "account_id": "bb", "account": "Bob", "event": "scrobble",
+		"items": []map[string]any{{"id": "j77", "guid": "imdb:tt0110912", "library": "Movies", "watched": true}}}
+	if got := r.deliver(t, "*", "jelly", play); got.Status != store.DeliveryApplied {
+		t.Fatalf("bob's play: %s %q", got.Status, got.Reason)
+	}
+	waitWrite := func() {
+		t.Helper()
+		select {
+		case <-r.plex.wrote:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no write reached plex")
+		}
+	}
+	waitWrite() // resolved by guid
+
+	added := map[string]any{"server": "plex-srv", "account_id": "3", "account": "guest", "event": "added",
+		"items": []map[string]any{{"id": "p77", "guid": "imdb:tt0110912", "library": "Movies"}}}
+	got := r.deliver(t, "alice", "plex", added)
+	if got.Status != store.DeliveryApplied || got.Reason != "item added: 1 record(s) linked, 1 write(s) queued" {
+		t.Fatalf("addition: %s %q", got.Status, got.Reason)
+	}
+	waitWrite()
+	r.plex.mu.Lock()
+	defer r.plex.mu.Unlock()
+	last := r.plex.applied[len(r.plex.applied)-1]
+	if last.ItemID != "p77" || last.AccountID != "2" || last.Kind != plugins.WriteWatched {
+		t.Errorf("write after the addition = %+v, want bob's (account 2) play on p77", last)
 	}
 }
 
