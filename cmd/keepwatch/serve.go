@@ -156,9 +156,17 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 	metrics := api.NewMetrics(api.MetricsSources{Store: st, Plugins: h.Statuses, Logger: g.logger("metrics")})
 	dir := directory(cfg)
 	eng := engine.New(st, engineConfig(cfg, dir), g.log)
-	pipe := pipeline.New(pipeline.Options{Store: st, Engine: eng, Backends: backends, Directory: dir,
+	var pipe *pipeline.Pipeline
+	// Tokens follow the directory: an account that appears on a server
+	// while keepwatch runs gets its webhook URL at the next refresh.
+	refreshed := func() {
+		if err := issueTokens(st, pipe); err != nil {
+			a.log.Error().Err(err).Msg("issue webhook tokens")
+		}
+	}
+	pipe = pipeline.New(pipeline.Options{Store: st, Engine: eng, Backends: backends, Directory: dir,
 		Logger: g.log, RefreshEvery: time.Minute,
-		Hooks: pipeline.Hooks{Delivery: metrics.Delivery, Push: metrics.Push}})
+		Hooks: pipeline.Hooks{Delivery: metrics.Delivery, Push: metrics.Push, Refreshed: refreshed}})
 	sched, err := tasks.New(tasks.Options{Store: st, Syncer: syncer{pipe}, Tasks: taskConfig(cfg.Tasks),
 		DataDir: cfg.Server.DataDir, Logger: g.log})
 	if err != nil {
@@ -166,10 +174,7 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 	}
 	a.services = append(a.services, service{name: "pipeline", run: func(ctx context.Context) error {
 		waitPlugins(ctx, h, a.log)
-		pipe.Start(ctx)
-		if err := issueTokens(st, pipe); err != nil {
-			a.log.Error().Err(err).Msg("issue webhook tokens")
-		}
+		pipe.Start(ctx) // its first Refresh issues the webhook tokens
 		sched.Start()
 		<-ctx.Done()
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout/2)

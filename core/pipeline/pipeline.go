@@ -21,6 +21,9 @@ type Hooks struct {
 	Delivery func(backend, status string)
 	// Push is called after each drain of a backend's outbox.
 	Push func(backend string, res engine.DrainResult)
+	// Refreshed is called after each Refresh rebuilt the directory: new
+	// accounts may have mapped new (user, backend) pairs.
+	Refreshed func()
 }
 
 func (h Hooks) delivery(backend, status string) {
@@ -165,6 +168,9 @@ func (p *Pipeline) Refresh(ctx context.Context) {
 	}
 	p.mu.Unlock()
 	p.dir.Rebuild(accounts)
+	if p.hooks.Refreshed != nil {
+		p.hooks.Refreshed()
+	}
 }
 
 // Backend returns the named backend.

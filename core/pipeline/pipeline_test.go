@@ -258,6 +258,31 @@ func TestItemAddedReachesEveryUser(t *testing.T) {
 	}
 }
 
+// TestRefreshedHookSeesNewAccounts: the daemon issues webhook tokens from
+// the hook, so an account added on a server while keepwatch runs must be in
+// the directory when the hook runs.
+func TestRefreshedHookSeesNewAccounts(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	jelly := &testPlugin{serverID: "jelly-srv", accounts: []plugins.Account{{ID: "aa", Name: "alice"}}}
+	plex := &testPlugin{serverID: "plex-srv", accounts: []plugins.Account{{ID: "1", Name: "Alice"}}}
+	dir := NewDirectory(nil, true) // auto_map: a name on both servers is one user
+	var seen [][]string
+	p := New(Options{Store: st, Engine: engine.New(st, engine.DefaultConfig(), zerolog.Nop()), Directory: dir,
+		Logger: zerolog.Nop(), Backends: []*Backend{{Name: "jelly", Type: "test", Client: jelly}, {Name: "plex", Type: "test", Client: plex}},
+		Hooks: Hooks{Refreshed: func() { seen = append(seen, dir.UsersOn("jelly")) }}})
+	p.Refresh(t.Context())
+	jelly.accounts = append(jelly.accounts, plugins.Account{ID: "cc", Name: "carol"})
+	plex.accounts = append(plex.accounts, plugins.Account{ID: "3", Name: "Carol"})
+	p.Refresh(t.Context())
+	if diff := cmp.Diff([][]string{{"alice"}, {"alice", "carol"}}, seen); diff != "" {
+		t.Errorf("users on jelly at each refresh (-want +got):\n%s", diff)
+	}
+}
+
 func TestDirectory(t *testing.T) {
 	accounts := map[string][]plugins.Account{
 		"plex":  {{ID: "1", Name: "Alice B."}, {ID: "2", Name: "bob"}, {ID: "3", Name: "guest"}, {ID: "4", Name: "Carol"}},
