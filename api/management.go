@@ -57,6 +57,7 @@ type Store interface {
 	Run(id uint64) (*store.Run, error)
 	ListRuns(limit int) ([]*store.Run, error)
 	Journal(o model.Origin) ([]model.Event, error)
+	RecordJournal(recordID uint64, limit int) ([]model.Event, error)
 	RecordsAfter(after uint64, limit int) ([]*model.Record, error)
 	ListDeliveries(backend string, limit int) ([]*store.Delivery, error)
 	InboxDepth() (int, error)

@@ -225,6 +225,10 @@ func seedStore(t *testing.T, st *store.Store) {
 				RecordID: 2, User: "alice", Backend: "plex-home", After: &model.State{}},
 			{Origin: model.Origin{Kind: model.OriginRun, ID: 1}, At: t0.Add(-46 * time.Hour), Kind: model.EventWrite,
 				RecordID: 1, User: "alice", Backend: "jelly", Before: &model.State{}, After: &after},
+			// Written by the push worker between runs: the record's history
+			// shows it too.
+			{Origin: model.Origin{Kind: model.OriginPush}, At: t0.Add(-30 * time.Minute), Kind: model.EventWrite,
+				RecordID: 1, User: "alice", Backend: "plex-home", Before: &model.State{}, After: &after},
 		} {
 			if err := tx.AppendJournal(ev); err != nil {
 				return err

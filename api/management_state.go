@@ -1,10 +1,8 @@
 package api
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -202,14 +200,8 @@ func (m *Management) record(id uint64) (*model.Record, error) {
 	return recs[0], nil
 }
 
-// The journal is kept by origin (run or delivery), not by record, so a
-// record's history is gathered from the latest runs and deliveries only:
-// enough to see what happened lately, bounded whatever the history's size.
-const (
-	journalRuns       = 20
-	journalDeliveries = 200
-	journalMax        = 50
-)
+// journalMax bounds the history GET /state/{id} shows: the newest entries.
+const journalMax = 50
 
 func (m *Management) showState(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "record")
@@ -232,49 +224,22 @@ func (m *Management) showState(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *Management) recordJournal(rec *model.Record) ([]Event, error) {
-	var origins []model.Origin
-	runs, err := m.deps.Store.ListRuns(journalRuns)
+	evs, err := m.deps.Store.RecordJournal(rec.ID, journalMax)
 	if err != nil {
 		return nil, err
 	}
-	for _, run := range runs {
-		origins = append(origins, model.Origin{Kind: model.OriginRun, ID: run.ID})
-	}
-	ds, err := m.deps.Store.ListDeliveries("", journalDeliveries)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range ds {
-		if _, known := rec.Refs[d.Backend]; known && d.Changes > 0 && (d.User == rec.User || d.User == AllUsers) {
-			origins = append(origins, model.Origin{Kind: model.OriginDelivery, ID: d.ID})
+	out := make([]Event, 0, len(evs))
+	for _, ev := range evs {
+		e := Event{Origin: ev.Origin, At: ev.At, Kind: string(ev.Kind), Backend: ev.Backend, Reason: ev.Reason, DryRun: ev.DryRun}
+		if ev.Before != nil {
+			s := playState(*ev.Before)
+			e.Before = &s
 		}
-	}
-	out := []Event{}
-	for _, o := range origins {
-		evs, err := m.deps.Store.Journal(o)
-		if err != nil {
-			return nil, err
+		if ev.After != nil {
+			s := playState(*ev.After)
+			e.After = &s
 		}
-		for _, ev := range evs {
-			if ev.RecordID != rec.ID {
-				continue
-			}
-			e := Event{Origin: ev.Origin, At: ev.At, Kind: string(ev.Kind), Backend: ev.Backend, Reason: ev.Reason, DryRun: ev.DryRun}
-			if ev.Before != nil {
-				s := playState(*ev.Before)
-				e.Before = &s
-			}
-			if ev.After != nil {
-				s := playState(*ev.After)
-				e.After = &s
-			}
-			out = append(out, e)
-		}
-	}
-	// Newest first.
-	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Compare(b.At.UnixNano(), a.At.UnixNano()) })
-	if len(out) > journalMax {
-		out = out[:journalMax]
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -33,7 +33,49 @@ func (t *Tx) AppendJournal(ev *model.Event) error {
 	if err := putJSON(b, key, ev); err != nil {
 		return fmt.Errorf("store: append journal: %w", err)
 	}
+	if ev.RecordID != 0 {
+		if err := t.bucket(bucketIdxJournal).Put(journalIndexKey(ev.RecordID, seq), key); err != nil {
+			return fmt.Errorf("store: index journal: %w", err)
+		}
+	}
 	return nil
+}
+
+// journalIndexKey is record id | seq: seqs grow with time, so a record's
+// entries sort oldest first.
+func journalIndexKey(recordID, seq uint64) []byte {
+	return append(u64(recordID), u64(seq)...)
+}
+
+// RecordJournal returns the newest limit journal entries about one record,
+// newest first, whatever run or delivery wrote them.
+func (s *Store) RecordJournal(recordID uint64, limit int) ([]model.Event, error) {
+	var out []model.Event
+	err := s.View(func(t *Tx) error {
+		journal := t.bucket(bucketJournal)
+		prefix := u64(recordID)
+		c := t.bucket(bucketIdxJournal).Cursor()
+		// Start past the record's last entry and walk back.
+		k, v := c.Seek(u64(recordID + 1))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && hasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+			raw := journal.Get(v)
+			if raw == nil {
+				continue // an index entry without its entry: skip it rather than fail the read
+			}
+			var ev model.Event
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return fmt.Errorf("store: decode journal %x: %w", v, err)
+			}
+			out = append(out, ev)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Journal returns every entry of one origin in the order they were written.
@@ -69,7 +111,7 @@ func (s *Store) PruneJournal(before time.Time, keep func(model.Origin) bool) (in
 	n := 0
 	err := s.Update(func(t *Tx) error {
 		b := t.bucket(bucketJournal)
-		var doomed [][]byte
+		var doomed, doomedIdx [][]byte
 		err := b.ForEach(func(k, v []byte) error {
 			var ev model.Event
 			if err := json.Unmarshal(v, &ev); err != nil {
@@ -77,6 +119,9 @@ func (s *Store) PruneJournal(before time.Time, keep func(model.Origin) bool) (in
 			}
 			if ev.At.Before(before) && (keep == nil || !keep(ev.Origin)) {
 				doomed = append(doomed, append([]byte(nil), k...))
+				if ev.RecordID != 0 {
+					doomedIdx = append(doomedIdx, journalIndexKey(ev.RecordID, ev.Seq))
+				}
 			}
 			return nil
 		})
@@ -86,6 +131,12 @@ func (s *Store) PruneJournal(before time.Time, keep func(model.Origin) bool) (in
 		// Deleting while iterating a bbolt cursor skips entries; delete after.
 		for _, k := range doomed {
 			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		idx := t.bucket(bucketIdxJournal)
+		for _, k := range doomedIdx {
+			if err := idx.Delete(k); err != nil {
 				return err
 			}
 		}

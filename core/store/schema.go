@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -25,6 +26,9 @@ var (
 	bucketIdxToken   = []byte("idx_token.v1")  // sha256(token) → user \x00 backend
 	bucketStats      = []byte("stats.v1")      // backend → BackendStats JSON
 	bucketUnmatched  = []byte("unmatched.v1")  // backend \x00 remote id → Unmatched JSON
+	// record id | seq → journal key: a record's history without scanning
+	// every origin (schema 2).
+	bucketIdxJournal = []byte("idx_journal_record.v1")
 )
 
 var allBuckets = [][]byte{
@@ -37,7 +41,7 @@ var keySchemaVersion = []byte("schema_version")
 
 // SchemaVersion is the layout this build writes. Opening a database written by
 // a newer build fails rather than guess at data it does not understand.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migration moves a database from version From to From+1 inside one
 // transaction; a failure rolls the whole step back.
@@ -56,6 +60,25 @@ var migrations = []migration{
 			}
 		}
 		return nil
+	}},
+	{From: 1, Name: "index the journal by record", Apply: func(tx *bolt.Tx) error {
+		idx, err := tx.CreateBucketIfNotExists(bucketIdxJournal)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketJournal).ForEach(func(k, v []byte) error {
+			var ev struct {
+				RecordID uint64 `json:"record_id"`
+				Seq      uint64 `json:"seq"`
+			}
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("decode journal %x: %w", k, err)
+			}
+			if ev.RecordID == 0 {
+				return nil
+			}
+			return idx.Put(journalIndexKey(ev.RecordID, ev.Seq), k)
+		})
 	}},
 }
 
