@@ -221,3 +221,50 @@ func isBackupName(name, ext string) bool {
 	_, err := time.Parse(backupStamp, stamp)
 	return err == nil
 }
+
+// Backup is one database backup in BackupDir, as ListBackups finds it.
+type Backup struct {
+	Name      string    `json:"name"` // keepwatch-<stamp>.db
+	Path      string    `json:"path"`
+	CreatedAt time.Time `json:"created_at"` // the stamp in the name, UTC
+	Size      int64     `json:"size"`       // bytes of the .db
+	// RecordsJSON is the portable JSON written with it; "" when there is none.
+	RecordsJSON string `json:"records_json,omitempty"`
+}
+
+// ListBackups lists the database backups of dataDir, newest first. Only
+// names this package writes count; no backups directory means no backups.
+func ListBackups(dataDir string) ([]Backup, error) {
+	dir := BackupDir(dataDir)
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list backups in %s: %w", dir, err)
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = e.Type().IsRegular()
+	}
+	var out []Backup
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !isBackupName(name, backupDBExt) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, fmt.Errorf("list backups in %s: %w", dir, err)
+		}
+		stamp := strings.TrimSuffix(strings.TrimPrefix(name, backupPrefix), backupDBExt)
+		created, _ := time.Parse(backupStamp, stamp) // isBackupName parsed it
+		b := Backup{Name: name, Path: filepath.Join(dir, name), CreatedAt: created, Size: info.Size()}
+		if companion := backupPrefix + stamp + backupJSONExt; names[companion] {
+			b.RecordsJSON = filepath.Join(dir, companion)
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b Backup) int { return strings.Compare(b.Name, a.Name) })
+	return out, nil
+}

@@ -10,7 +10,7 @@
 // the run finished marks it failed with the cause, and runs a crashed daemon
 // left "running" are marked failed when the next one starts.
 //
-// One run of each task at a time: a second start is refused with ErrBusy on
-// demand and skipped on schedule. Runs use the scheduler's own context, which
+// One run of each task at a time, and import and import_full never together:
+// a second start is refused with ErrBusy on demand and skipped on schedule. Runs use the scheduler's own context, which
 // Stop cancels before it waits for them.
 package tasks

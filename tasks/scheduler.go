@@ -328,6 +328,11 @@ func (t *task) request(req Request) Request {
 	return req
 }
 
+// exclusive names the tasks that must not run beside a task: a delta and a
+// full import read the same servers into the same records, so both at once
+// only doubles the load on the servers and the guard's counts.
+var exclusive = map[string][]string{TaskImport: {TaskImportFull}, TaskImportFull: {TaskImport}}
+
 // acquire claims t for one run, or says why it cannot run now.
 func (s *Scheduler) acquire(name string) (*task, error) {
 	s.mu.Lock()
@@ -344,6 +349,11 @@ func (s *Scheduler) acquire(name string) (*task, error) {
 			return nil, fmt.Errorf("tasks: %s: %w (run %d)", name, ErrBusy, t.runID)
 		}
 		return nil, fmt.Errorf("tasks: %s: %w", name, ErrBusy)
+	}
+	for _, other := range exclusive[name] {
+		if o := s.tasks[other]; o != nil && o.running {
+			return nil, fmt.Errorf("tasks: %s: %w: %s is running (run %d) and reads the same servers", name, ErrBusy, other, o.runID)
+		}
 	}
 	t.running, t.runID = true, 0
 	s.wg.Add(1)

@@ -160,6 +160,10 @@ func TestRunRefusesBusyAndUnknownTasks(t *testing.T) {
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "run ") {
 		t.Errorf("second import: %v, want ErrBusy naming the run", err)
 	}
+	// A full import would read the same servers at the same time.
+	if _, _, err := f.s.Run(context.Background(), "import_full", Request{}); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "import is running") {
+		t.Errorf("import_full while import runs: %v, want ErrBusy naming import", err)
+	}
 	// A scheduled start of a busy task is skipped, not queued.
 	f.s.runScheduled(f.s.tasks["import"])
 	if n := len(f.syncer.requests()); n != 1 {
