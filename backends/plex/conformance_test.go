@@ -1,10 +1,14 @@
 package plex
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/keepwatch/keepwatch/backends/plex/fake"
 	"github.com/keepwatch/keepwatch/plugins"
@@ -12,8 +16,11 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	opts := fake.Options{Seed: 7, Movies: 6, Shows: 2, SeasonsPerShow: 2, EpisodesPerSeason: 3}
 	config := func(t *testing.T) plugins.Config {
-		srv := fake.MustNew(fake.Options{Seed: 7, Movies: 6, Shows: 2, SeasonsPerShow: 2, EpisodesPerSeason: 3})
+		srv := fake.MustNew(opts)
+		// The items the library.new samples announce, as on their twin below.
+		addNewItems(t, srv)
 		ts := httptest.NewServer(srv)
 		t.Cleanup(ts.Close)
 		if _, _, err := srv.SeedWatched("admin", 0.4, 0.3, 1); err != nil {
@@ -41,6 +48,23 @@ func TestConformance(t *testing.T) {
 	if len(webhooks) < 5 {
 		t.Fatalf("found %d webhook fixtures in testdata, want 5", len(webhooks))
 	}
+	// library.new of a movie, an episode, a show and a season, as a twin of the
+	// suite's server (same seed, same additions) delivers them.
+	twin := fake.MustNew(opts)
+	sink := newHookSink(t)
+	if err := twin.AddWebhook(fake.Webhook{URL: sink.ts.URL}); err != nil {
+		t.Fatal(err)
+	}
+	twinItems := addNewItems(t, twin)
+	for i, it := range twinItems {
+		webhooks[fmt.Sprintf("fake library.new %d %s", i, it.Type)] = sink.next(t)
+	}
+	// The samples name the suite's items only if the fake is deterministic
+	// (addedAt aside: the suite's fakes run on the wall clock).
+	ignoreDates := cmpopts.IgnoreFields(fake.Item{}, "AddedAt", "UpdatedAt")
+	if diff := cmp.Diff(twinItems, addNewItems(t, fake.MustNew(opts)), ignoreDates); diff != "" {
+		t.Fatalf("two fakes of the same options added different items (-twin +suite):\n%s", diff)
+	}
 
 	plugintest.Run(t, plugintest.Suite{
 		Factory: New,
@@ -58,12 +82,13 @@ func TestConformance(t *testing.T) {
 		},
 		Webhooks: webhooks,
 		Garbage: map[string]plugins.WebhookRequest{
-			"multipart without payload": multipartWithout(t),
-			"payload not json":          rawMultipart(t, []byte("not json")),
-			"scrobble without account":  rawMultipart(t, []byte(`{"event":"media.scrobble","Server":{"uuid":"x"},"Metadata":{"ratingKey":"1","type":"movie"}}`)),
-			"no event":                  rawMultipart(t, []byte(`{"Account":{"id":1}}`)),
-			"guid of wrong type":        rawMultipart(t, []byte(`{"event":"media.play","Account":{"id":1},"Server":{"uuid":"x"},"Metadata":{"ratingKey":"1","type":"movie","guid":["x"]}}`)),
-			"too big":                   {Method: "POST", Body: []byte(strings.Repeat("x", MaxWebhookBytes+1))},
+			"multipart without payload":     multipartWithout(t),
+			"payload not json":              rawMultipart(t, []byte("not json")),
+			"scrobble without account":      rawMultipart(t, []byte(`{"event":"media.scrobble","Server":{"uuid":"x"},"Metadata":{"ratingKey":"1","type":"movie"}}`)),
+			"no event":                      rawMultipart(t, []byte(`{"Account":{"id":1}}`)),
+			"guid of wrong type":            rawMultipart(t, []byte(`{"event":"media.play","Account":{"id":1},"Server":{"uuid":"x"},"Metadata":{"ratingKey":"1","type":"movie","guid":["x"]}}`)),
+			"library.new without ratingKey": rawMultipart(t, []byte(`{"event":"library.new","Server":{"uuid":"x"},"Metadata":{"type":"show"}}`)),
+			"too big":                       {Method: "POST", Body: []byte(strings.Repeat("x", MaxWebhookBytes+1))},
 		},
 	})
 }

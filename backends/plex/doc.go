@@ -59,10 +59,18 @@
 // multipart/form-data with a "payload" part (the "thumb" JPEG is skipped),
 // at most MaxWebhookBytes. media.scrobble is watched (PlayedAt = lastViewedAt);
 // media.play/resume/pause/stop are progress (viewOffset), play and resume with
-// Playing. library.new, media.rate, library.on.deck, admin.*, device.new,
-// playback.started and non-video items are ignored with a reason. An
-// episode's show GUIDs are looked up from grandparentRatingKey for new-agent
-// shows, through an LRU cache of 2048 shows kept an hour.
+// Playing. library.new answers WebhookResult.Added, without observations: a
+// movie or an episode as itself, a season or show a scan found whole as its
+// episodes (GET /library/metadata/{ratingKey}/allLeaves?includeGuids=1 with
+// the owner's token). Added entries carry the item only (no account, no
+// state), and the result no account: library.new's Account is the webhook's
+// own, not anyone's play. A season or show the server no longer has, and
+// artists, tracks, photos and clips, are ignored with a reason. media.rate,
+// library.on.deck, admin.*, device.new, playback.started and non-video items
+// of media.* are ignored with a reason. An episode's show GUIDs are looked up
+// from grandparentRatingKey for new-agent shows, through an LRU cache of 2048
+// shows kept an hour. A lookup the server cannot answer (down, 5xx, 429) is
+// plugins.ErrUnavailable, so the delivery is retried.
 //
 // # Import
 //

@@ -161,24 +161,33 @@ func ownMatch(m *metadata, want []string) bool {
 	return false
 }
 
-// showEpisodes lists a show's episodes (owner's view), page by page.
+// showEpisodes lists a show's episodes (owner's view); a show PMS no longer
+// has has none.
 func (st *state) showEpisodes(ctx context.Context, showKey string) ([]metadata, error) {
+	eps, err := st.leaves(ctx, showKey)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	return eps, err
+}
+
+// leaves lists the episodes of a show or a season (allLeaves, owner's view),
+// page by page. A show or season PMS no longer has answers an error that
+// isNotFound reports.
+func (st *state) leaves(ctx context.Context, key string) ([]metadata, error) {
 	owner, err := st.dir.owner(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var all []metadata
-	path := "/library/metadata/" + url.PathEscape(showKey) + "/allLeaves"
+	path := "/library/metadata/" + url.PathEscape(key) + "/allLeaves"
 	for start := 0; ; {
 		var mc container
 		err := st.dir.withToken(ctx, owner, func(tok string) error {
 			return st.c.getPage(ctx, tok, path, url.Values{"includeGuids": {"1"}}, "", start, st.s.pageSize, &mc)
 		})
-		if isNotFound(err) {
-			return all, nil
-		}
 		if err != nil {
-			return nil, fmt.Errorf("list episodes of show %s: %w", showKey, err)
+			return nil, fmt.Errorf("list the episodes of %s: %w", key, err)
 		}
 		rows := mc.MediaContainer.Metadata
 		all = append(all, rows...)

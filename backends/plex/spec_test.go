@@ -89,8 +89,30 @@ func TestRequestsMatchSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A library.new of a whole show: its episodes come from allLeaves.
+	sink := newHookSink(t)
+	if err := srv.AddWebhook(fake.Webhook{URL: sink.ts.URL}); err != nil {
+		t.Fatal(err)
+	}
+	newShow, err := srv.AddItem(ctx, fake.ItemSpec{Type: "show", Title: "Spec Show", Seasons: 1, Episodes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.b.ParseWebhook(ctx, sink.next(t)); err != nil || len(res.Added) != 2 {
+		t.Fatalf("library.new of a show with 2 episodes: %+v, %v", res, err)
+	}
+
 	if err := rec.Err(); err != nil {
 		t.Fatalf("traffic does not match plex-openapi.yaml:\n%v", err)
+	}
+	leavesChecked := false
+	for _, r := range rec.Results() {
+		if r.Path == "/library/metadata/"+newShow.RatingKey+"/allLeaves" {
+			leavesChecked = leavesChecked || r.Operation == "getAllItemLeaves" && r.ResponseChecked
+		}
+	}
+	if !leavesChecked {
+		t.Errorf("the library.new lookup of show %s was not validated as getAllItemLeaves", newShow.RatingKey)
 	}
 	hit := map[string]string{}
 	ops := map[string]bool{}

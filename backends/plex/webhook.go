@@ -42,7 +42,6 @@ type webhookPayload struct {
 
 // ignoredEvents are well-formed events with nothing to sync, with the reason.
 var ignoredEvents = map[string]string{
-	"library.new":              "library.new announces a new item, which carries no play state; the next import reads it",
 	"library.on.deck":          "library.on.deck changes no play state",
 	"media.rate":               "media.rate is a rating, not play state",
 	"admin.database.backup":    "admin.database.backup is a server event",
@@ -57,7 +56,8 @@ var ignoredEvents = map[string]string{
 //
 // media.scrobble is the only completion signal (played past 90 %); play,
 // pause, resume and stop carry the position (viewOffset, ms) and play/resume
-// mark the item playing. The owner's webhook carries every Home and shared
+// mark the item playing. library.new lists what a scan added as Added (see
+// libraryNew). The owner's webhook carries every Home and shared
 // user's events: the account is always Account.id (1 for the owner on most
 // PMS versions, mapped to the owner's plex.tv id), never the webhook's owner.
 // An episode's own Guid[] holds the episode's ids; its show's GUIDs come from
@@ -91,6 +91,9 @@ func (b *Backend) ParseWebhook(ctx context.Context, req plugins.WebhookRequest) 
 		res.Ignored = why
 		return res, nil
 	}
+	if p.Event == "library.new" {
+		return st.libraryNew(ctx, res, p.Metadata)
+	}
 	var progress, playing bool
 	switch p.Event {
 	case "media.scrobble":
@@ -121,18 +124,11 @@ func (b *Backend) ParseWebhook(ctx context.Context, req plugins.WebhookRequest) 
 		return plugins.WebhookResult{}, fmt.Errorf("plex: webhook: map the owner's account id 1: %w", err)
 	}
 
-	var show *showInfo
-	if kind == plugins.KindEpisode {
-		if show, err = st.webhookShow(ctx, m); err != nil {
-			return plugins.WebhookResult{}, fmt.Errorf("plex: webhook: look up show %s: %w", m.GrandparentRatingKey, unavailable(err))
-		}
+	o, err := st.webhookItem(ctx, m, kind, p.Event)
+	if err != nil {
+		return plugins.WebhookResult{}, err
 	}
-	o := plugins.Observation{
-		AccountID: res.AccountID, AccountName: res.AccountName,
-		LibraryID: string(m.LibrarySectionID), LibraryName: m.LibrarySectionTitle,
-		Event: p.Event,
-	}
-	fill(&o, m, kind, show)
+	o.AccountID, o.AccountName = res.AccountID, res.AccountName
 	if progress {
 		o.State = plugins.State{ProgressKnown: true, Progress: ms(max(m.ViewOffset, 0)), Playing: playing, PlayCount: max(m.ViewCount, 0)}
 	} else {
@@ -142,6 +138,79 @@ func (b *Backend) ParseWebhook(ctx context.Context, req plugins.WebhookRequest) 
 	}
 	res.Observations = []plugins.Observation{o}
 	return res, nil
+}
+
+// libraryNew reads library.new, which PMS sends after a scan for every item it
+// added that the webhook's account can see: a movie or an episode as itself,
+// and a season or show found whole as one item (Metadata.type "season" or
+// "show"), whose episodes are listed with allLeaves in the owner's view. The
+// additions are nobody's play: Account is only the webhook's own account, so
+// neither the result nor the Added entries carry it.
+func (st *state) libraryNew(ctx context.Context, res plugins.WebhookResult, m *metadata) (plugins.WebhookResult, error) {
+	res.AccountID, res.AccountName = "", ""
+	switch {
+	case m == nil || m.RatingKey == "":
+		return res, plugins.Reject("library.new without Metadata.ratingKey")
+	case m.Type == "":
+		return res, plugins.Reject("library.new of item %s without Metadata.type", m.RatingKey)
+	case res.ServerID == "":
+		return res, plugins.Reject("library.new without Server.uuid")
+	}
+	items := []metadata{*m}
+	switch m.Type {
+	case "movie", "episode":
+	case "show", "season":
+		eps, err := st.leaves(ctx, m.RatingKey)
+		if isNotFound(err) {
+			// Deleted since the scan, or an old delivery replayed.
+			res.Ignored = fmt.Sprintf("library.new of %s %s (%q): the server no longer has it", m.Type, m.RatingKey, m.Title)
+			return res, nil
+		}
+		if err != nil {
+			return plugins.WebhookResult{}, fmt.Errorf("plex: webhook: library.new of %s %s: %w", m.Type, m.RatingKey, unavailable(err))
+		}
+		items = eps
+	default:
+		res.Ignored = fmt.Sprintf("library.new of a %s: only movies and episodes are synced", m.Type)
+		return res, nil
+	}
+	res.Added = make([]plugins.Observation, 0, len(items))
+	for i := range items {
+		it := &items[i]
+		kind, ok := kindOf(it.Type)
+		if !ok {
+			continue // allLeaves lists episodes; anything else is not synced
+		}
+		if it.LibrarySectionID == "" {
+			// A listing may hoist the section to its container: the show's is theirs.
+			it.LibrarySectionID, it.LibrarySectionTitle = m.LibrarySectionID, m.LibrarySectionTitle
+		}
+		o, err := st.webhookItem(ctx, it, kind, res.Event)
+		if err != nil {
+			return plugins.WebhookResult{}, err
+		}
+		res.Added = append(res.Added, o)
+	}
+	if len(res.Added) == 0 {
+		res.Added = nil
+		res.Ignored = fmt.Sprintf("library.new of %s %s (%q): the server lists no episodes in it", m.Type, m.RatingKey, m.Title)
+	}
+	return res, nil
+}
+
+// webhookItem describes the item m of a webhook, without account or state:
+// its ids, its library and, for an episode, its show (see webhookShow).
+func (st *state) webhookItem(ctx context.Context, m *metadata, kind plugins.ItemKind, event string) (plugins.Observation, error) {
+	var show *showInfo
+	if kind == plugins.KindEpisode {
+		var err error
+		if show, err = st.webhookShow(ctx, m); err != nil {
+			return plugins.Observation{}, fmt.Errorf("plex: webhook: look up show %s: %w", m.GrandparentRatingKey, unavailable(err))
+		}
+	}
+	o := plugins.Observation{LibraryID: string(m.LibrarySectionID), LibraryName: m.LibrarySectionTitle, Event: event}
+	fill(&o, m, kind, show)
+	return o, nil
 }
 
 // webhookShow looks up an episode's show for its external ids. Only new-agent

@@ -122,7 +122,12 @@
 //
 // Only playback produces media.* webhooks (Play, Pause, Stop, Scrobble, and
 // /:/timeline sessions); marking played or unplayed through the API sends nothing,
-// as on PMS. AddItem sends library.new. Each is POSTed as multipart/form-data with a
+// as on PMS. AddItem sends library.new, once per call, about the item it added: a
+// movie, an episode, or a season or show with its episodes. A scan that finds a
+// whole season or show announces it as itself (Metadata.type "season" or "show"),
+// not episode by episode; wire-formats.md has no capture of that payload, so the fake
+// sends the item as its listings do, and a receiver lists the episodes with
+// /library/metadata/{ratingKey}/allLeaves. Each is POSTed as multipart/form-data with a
 // "payload" part (application/json, compact) and, for media.play, media.rate and
 // library.new, a "thumb" JPEG part, with User-Agent PlexMediaServer/<version>. The
 // owner's webhook gets every account's events ("user": false, "owner": true for

@@ -102,26 +102,37 @@ func (s *Server) Count(typ string) int {
 // ItemSpec describes an item for AddItem. Zero fields are generated like the
 // library's own items.
 type ItemSpec struct {
-	Type    string // "movie" or "episode" (an episode creates its show and season if needed)
+	// Type is "movie", "episode", "season" or "show". An episode or a season creates
+	// its show (and an episode its season) when needed; a season or a show comes
+	// with its episodes, as a scan that finds a whole season or show adds them.
+	Type    string
 	Section string // section key; default the first section of the right type
-	Title   string
-	Year    int
+	// Title names a movie, an episode or a show (a season is "Season N").
+	Title string
+	Year  int
 	// GUID replaces the guid attribute; GUIDs replaces Guid[] (an empty non-nil slice
-	// means none). Use legacy agent strings and nil GUIDs for a legacy item.
+	// means none). Use legacy agent strings and nil GUIDs for a legacy item. They
+	// describe a movie, an episode or a show.
 	GUID  string
 	GUIDs []string
-	// Episodes: ShowRatingKey of an existing show, or ShowTitle for a new one; Season
-	// and Episode numbers.
+	// Episodes and seasons: ShowRatingKey of an existing show, or ShowTitle for a new
+	// one; Season number, and Episode number of an episode.
 	ShowRatingKey string
 	ShowTitle     string
 	Season        int
 	Episode       int
-	Duration      time.Duration
+	// Seasons (shows) and Episodes (shows: per season; seasons) count what a new
+	// show or season holds; default 1.
+	Seasons  int
+	Episodes int
+	// Duration of a movie or an episode (of every episode of a show or season).
+	Duration time.Duration
 }
 
 // AddItem adds an item, stamps addedAt/updatedAt with the server clock, and sends
 // library.new to the configured webhooks (with a thumb part), as PMS does after a
-// scan. It returns the new item.
+// scan. A season or a show is announced once, as itself, not per episode (see the
+// package documentation). It returns the new item.
 func (s *Server) AddItem(ctx context.Context, spec ItemSpec) (Item, error) {
 	s.mu.Lock()
 	idx, err := s.addItemLocked(spec)
@@ -137,15 +148,14 @@ func (s *Server) AddItem(ctx context.Context, spec ItemSpec) (Item, error) {
 }
 
 func (s *Server) addItemLocked(spec ItemSpec) (int32, error) {
-	now := s.now().Unix()
 	var want string
 	switch spec.Type {
 	case "movie":
 		want = "movie"
-	case "episode":
+	case "episode", "season", "show":
 		want = "show"
 	default:
-		return 0, fmt.Errorf("plex fake: AddItem: Type %q is not supported; use \"movie\" or \"episode\"", spec.Type)
+		return 0, fmt.Errorf("plex fake: AddItem: Type %q is not supported; use \"movie\", \"episode\", \"season\" or \"show\"", spec.Type)
 	}
 	secIdx := -1
 	for i, sec := range s.sections {
@@ -160,41 +170,36 @@ func (s *Server) addItemLocked(spec ItemSpec) (int32, error) {
 	if spec.Year < 0 || spec.Year > 9999 || spec.Duration < 0 {
 		return 0, fmt.Errorf("plex fake: AddItem: Year %d or Duration %v out of range", spec.Year, spec.Duration)
 	}
-	ext := func(it *item) {
-		if spec.Title != "" || spec.GUID != "" || spec.GUIDs != nil {
-			if it.ext == nil {
-				it.ext = &itemExt{}
-			}
-			it.ext.title = spec.Title
-			it.ext.guid = spec.GUID
-			it.ext.guids = append([]string(nil), spec.GUIDs...)
-			it.ext.noGUIDs = spec.GUIDs != nil && len(spec.GUIDs) == 0
-		}
-		switch {
-		case spec.GUID != "":
-			it.legacy = strings.HasPrefix(spec.GUID, "com.plexapp.agents.")
-		case it.kind == kindMovie:
-			it.legacy = false // a new scan matches with the section's (new) agent
-		}
-		if spec.Year != 0 {
-			it.year = int16(spec.Year)
-		}
-		if spec.Duration != 0 {
-			it.duration = int32(spec.Duration.Milliseconds())
-		}
-		it.addedAt, it.updatedAt = now, now
+	seasons, episodes := max(spec.Seasons, 1), max(spec.Episodes, 1)
+	if spec.Seasons < 0 || spec.Episodes < 0 || seasons > maxSeasons || episodes > maxEpisodes {
+		return 0, fmt.Errorf("plex fake: AddItem: Seasons %d and Episodes %d must be 0 (one) to %d and %d", spec.Seasons, spec.Episodes, maxSeasons, maxEpisodes)
 	}
-	seed := uint64(s.opts.Seed)
+	a := adder{s: s, spec: spec, now: s.now().Unix(), seed: uint64(s.opts.Seed)}
 	s.libVersion++
-	if spec.Type == "movie" {
-		idx := s.appendGenerated(int16(secIdx), kindMovie, s.nextMovieOrd, 1, -1, -1, 0, seed)
+	switch spec.Type {
+	case "movie":
+		idx := s.appendGenerated(int16(secIdx), kindMovie, s.nextMovieOrd, 1, -1, -1, 0, a.seed)
 		s.nextMovieOrd++
-		ext(&s.items[idx])
+		a.describe(idx)
 		return idx, nil
+	case "show":
+		if spec.ShowRatingKey != "" {
+			return 0, fmt.Errorf("plex fake: AddItem: a show is new; ShowRatingKey %q names an existing one", spec.ShowRatingKey)
+		}
+		title := spec.Title
+		if title == "" {
+			title = spec.ShowTitle
+		}
+		show := a.newShow(int16(secIdx), title)
+		a.describe(show)
+		for n := 1; n <= seasons; n++ {
+			a.newSeason(show, n, episodes)
+		}
+		return show, nil
 	}
 
-	if spec.Season < 1 || spec.Season > maxSeasons || spec.Episode < 1 || spec.Episode > maxEpisodes {
-		return 0, fmt.Errorf("plex fake: AddItem: episode needs Season 1..%d and Episode 1..%d, got %d and %d", maxSeasons, maxEpisodes, spec.Season, spec.Episode)
+	if spec.Season < 1 || spec.Season > maxSeasons || (spec.Type == "episode" && (spec.Episode < 1 || spec.Episode > maxEpisodes)) {
+		return 0, fmt.Errorf("plex fake: AddItem: %s needs Season 1..%d and Episode 1..%d, got %d and %d", spec.Type, maxSeasons, maxEpisodes, spec.Season, spec.Episode)
 	}
 	var show int32 = -1
 	if spec.ShowRatingKey != "" {
@@ -205,14 +210,9 @@ func (s *Server) addItemLocked(spec ItemSpec) (int32, error) {
 		show = idx
 	} else {
 		if spec.ShowTitle == "" {
-			return 0, fmt.Errorf("plex fake: AddItem: an episode needs ShowRatingKey of an existing show or ShowTitle for a new one")
+			return 0, fmt.Errorf("plex fake: AddItem: Type %q needs ShowRatingKey of an existing show or ShowTitle for a new one", spec.Type)
 		}
-		show = s.appendGenerated(int16(secIdx), kindShow, s.nextShowOrd, 1, -1, -1, 0, seed)
-		s.nextShowOrd++
-		sh := &s.items[show]
-		sh.legacy = false
-		sh.ext.title = spec.ShowTitle
-		sh.addedAt, sh.updatedAt = now, now
+		show = a.newShow(int16(secIdx), spec.ShowTitle)
 	}
 	var season int32 = -1
 	for _, c := range s.items[show].ext.children {
@@ -220,18 +220,106 @@ func (s *Server) addItemLocked(spec ItemSpec) (int32, error) {
 			season = c
 		}
 	}
+	if spec.Type == "season" {
+		if spec.Title != "" || spec.GUID != "" || spec.GUIDs != nil {
+			return 0, fmt.Errorf("plex fake: AddItem: a season takes no Title, GUID or GUIDs (it is \"Season N\" of its show); set them on the show")
+		}
+		if season >= 0 {
+			return 0, fmt.Errorf("plex fake: AddItem: show %d already has season %d (ratingKey %d)", s.rk(show), spec.Season, s.rk(season))
+		}
+		return a.newSeason(show, spec.Season, episodes), nil
+	}
 	if season < 0 {
-		season = s.appendGenerated(s.items[show].section, kindSeason, s.items[show].ord, int16(spec.Season), show, -1, 0, seed)
-		s.items[season].addedAt, s.items[season].updatedAt = now, now
+		season = a.season(show, spec.Season)
 	}
 	for _, c := range s.items[season].ext.children {
 		if int(s.items[c].index) == spec.Episode {
 			return 0, fmt.Errorf("plex fake: AddItem: show %d season %d already has episode %d (ratingKey %d)", s.rk(show), spec.Season, spec.Episode, s.rk(c))
 		}
 	}
-	idx := s.appendGenerated(s.items[show].section, kindEpisode, s.items[show].ord, int16(spec.Episode), season, show, 0, seed)
-	ext(&s.items[idx])
+	idx := a.episode(season, spec.Episode)
+	a.describe(idx)
 	return idx, nil
+}
+
+// adder creates the items of one AddItem call. The caller holds s.mu.
+type adder struct {
+	s    *Server
+	spec ItemSpec
+	now  int64
+	seed uint64
+}
+
+// describe applies the spec's title, ids, year and duration to the item AddItem
+// returns (not to the seasons and episodes a new show or season brings along).
+func (a *adder) describe(idx int32) {
+	it := &a.s.items[idx]
+	spec := a.spec
+	if spec.Title != "" || spec.GUID != "" || spec.GUIDs != nil {
+		if it.ext == nil {
+			it.ext = &itemExt{}
+		}
+		if spec.Title != "" || it.kind != kindShow {
+			it.ext.title = spec.Title
+		}
+		it.ext.guid = spec.GUID
+		it.ext.guids = append([]string(nil), spec.GUIDs...)
+		it.ext.noGUIDs = spec.GUIDs != nil && len(spec.GUIDs) == 0
+	}
+	switch {
+	case spec.GUID != "":
+		it.legacy = strings.HasPrefix(spec.GUID, "com.plexapp.agents.")
+	case it.kind == kindMovie:
+		it.legacy = false // a new scan matches with the section's (new) agent
+	}
+	if spec.Year != 0 {
+		it.year = int16(spec.Year)
+	}
+	if spec.Duration != 0 && it.kind != kindShow {
+		it.duration = int32(spec.Duration.Milliseconds())
+	}
+	it.addedAt, it.updatedAt = a.now, a.now
+}
+
+// newShow appends a show matched by the section's new agent.
+func (a *adder) newShow(sec int16, title string) int32 {
+	s := a.s
+	show := s.appendGenerated(sec, kindShow, s.nextShowOrd, 1, -1, -1, 0, a.seed)
+	s.nextShowOrd++
+	sh := &s.items[show]
+	sh.legacy = false
+	sh.ext.title = title
+	sh.addedAt, sh.updatedAt = a.now, a.now
+	return show
+}
+
+// season appends season n to show.
+func (a *adder) season(show int32, n int) int32 {
+	s := a.s
+	season := s.appendGenerated(s.items[show].section, kindSeason, s.items[show].ord, int16(n), show, -1, 0, a.seed)
+	s.items[season].addedAt, s.items[season].updatedAt = a.now, a.now
+	return season
+}
+
+// newSeason appends season n to show with episodes 1..episodes.
+func (a *adder) newSeason(show int32, n, episodes int) int32 {
+	season := a.season(show, n)
+	for e := 1; e <= episodes; e++ {
+		ep := a.episode(season, e)
+		if a.spec.Duration != 0 {
+			a.s.items[ep].duration = int32(a.spec.Duration.Milliseconds())
+		}
+	}
+	return season
+}
+
+// episode appends episode n to season.
+func (a *adder) episode(season int32, n int) int32 {
+	s := a.s
+	show := s.items[season].parent
+	idx := s.appendGenerated(s.items[show].section, kindEpisode, s.items[show].ord, int16(n), season, show, 0, a.seed)
+	s.items[idx].addedAt, s.items[idx].updatedAt = a.now, a.now
+	return idx
 }
 
 // Touch moves an item's updatedAt to at, as a metadata refresh does. Play state

@@ -563,6 +563,84 @@ func TestAddItem(t *testing.T) {
 	}
 }
 
+// TestAddShowAndSeason: a show or season found whole by a scan is added with its
+// episodes and announced once, as itself; allLeaves lists the episodes.
+func TestAddShowAndSeason(t *testing.T) {
+	hooks := newHookReceiver(t)
+	srv, ts := start(t, fake.Options{Seed: 2, Movies: 1, Shows: 1, SeasonsPerShow: 1, EpisodesPerSeason: 2,
+		Webhooks: []fake.Webhook{{URL: hooks.ts.URL}}})
+	ctx := t.Context()
+	tok := srv.Owner().ServerToken
+	show, err := srv.AddItem(ctx, fake.ItemSpec{Type: "show", Title: "Whole Show", GUIDs: []string{"imdb://tt7777777", "tvdb://777"},
+		Seasons: 2, Episodes: 3, Duration: 30 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if show.Type != "show" || show.Title != "Whole Show" || !strings.HasPrefix(show.GUID, "plex://show/") ||
+		!cmp.Equal(sortedCopy(show.GUIDs), []string{"imdb://tt7777777", "tvdb://777"}) {
+		t.Errorf("added show %+v", show)
+	}
+	season, err := srv.AddItem(ctx, fake.ItemSpec{Type: "season", ShowRatingKey: show.RatingKey, Season: 3, Episodes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if season.Type != "season" || season.Season != 3 || season.ShowRatingKey != show.RatingKey {
+		t.Errorf("added season %+v", season)
+	}
+	for name, spec := range map[string]fake.ItemSpec{
+		"existing season":   {Type: "season", ShowRatingKey: show.RatingKey, Season: 3},
+		"season with title": {Type: "season", ShowRatingKey: show.RatingKey, Season: 4, Title: "Specials"},
+		"season of nothing": {Type: "season", Season: 1},
+		"show of a show":    {Type: "show", ShowRatingKey: show.RatingKey},
+		"too many episodes": {Type: "show", Episodes: 100},
+	} {
+		if _, err := srv.AddItem(ctx, spec); err == nil {
+			t.Errorf("%s: AddItem(%+v) accepted", name, spec)
+		}
+	}
+
+	hs := hooks.take()
+	if diff := cmp.Diff([]string{"library.new", "library.new"}, events(hs)); diff != "" {
+		t.Fatalf("webhooks (-want +got):\n%s", diff)
+	}
+	for i, want := range []struct{ typ, key, parent string }{{"show", show.RatingKey, ""}, {"season", season.RatingKey, show.RatingKey}} {
+		m := hs[i].payload["Metadata"].(map[string]any)
+		if m["type"] != want.typ || m["ratingKey"] != want.key || hs[i].thumb == nil {
+			t.Errorf("library.new %d: Metadata %v, thumb %d bytes; want a %s with ratingKey %s", i, m, len(hs[i].thumb), want.typ, want.key)
+		}
+		if want.parent != "" && m["parentRatingKey"] != want.parent {
+			t.Errorf("library.new of a season: parentRatingKey %v, want %s", m["parentRatingKey"], want.parent)
+		}
+	}
+
+	type ep struct {
+		season, episode int64
+		show            string
+		duration        int64
+	}
+	list := func(key string) []ep {
+		var out []ep
+		for _, m := range metadata(getJSON(t, ts.URL+"/library/metadata/"+key+"/allLeaves?includeGuids=1", tok)) {
+			dur := int64(0)
+			if d, ok := m["duration"]; ok {
+				dur = num(t, d)
+			}
+			out = append(out, ep{num(t, m["parentIndex"]), num(t, m["index"]), m["grandparentRatingKey"].(string), dur})
+		}
+		return out
+	}
+	half := (30 * time.Minute).Milliseconds()
+	want := []ep{{1, 1, show.RatingKey, half}, {1, 2, show.RatingKey, half}, {1, 3, show.RatingKey, half},
+		{2, 1, show.RatingKey, half}, {2, 2, show.RatingKey, half}, {2, 3, show.RatingKey, half}}
+	got := list(show.RatingKey)
+	if diff := cmp.Diff(want, got[:min(len(got), 6)], cmp.AllowUnexported(ep{})); diff != "" || len(got) != 8 {
+		t.Errorf("allLeaves of the show: %d episodes (-want +got first 6):\n%s", len(got), diff)
+	}
+	if got := list(season.RatingKey); len(got) != 2 || got[0].season != 3 || got[1].episode != 2 {
+		t.Errorf("allLeaves of the season: %+v", got)
+	}
+}
+
 func TestSeedWatched(t *testing.T) {
 	srv := fake.MustNew(fake.Options{Seed: 4, Movies: 200})
 	w, p, err := srv.SeedWatched("alice", 0.3, 0.1, 42)
