@@ -61,8 +61,13 @@ type syncRig struct {
 	fwd    *forwarder
 	movies []plexfake.Item // movies with external ids, by position
 	jfIDs  []string        // the same movies' Jellyfin ids
-	proc   *process
+	// onlyJelly is a Jellyfin movie Plex lacks until it is added.
+	onlyJelly string
+	proc      *process
 }
+
+// onlyJellyIMDb is the id of the movie Plex gets only by a library.new.
+const onlyJellyIMDb = "tt9900001"
 
 const e2eAPIKey = "e2e-api-key-0123456789"
 
@@ -98,8 +103,15 @@ func newSyncRig(t *testing.T) *syncRig {
 		r.movies = append(r.movies, it)
 		r.jfIDs = append(r.jfIDs, jf)
 	}
-	if len(r.movies) < 30 {
+	if len(r.movies) < 31 {
 		t.Fatalf("only %d movies with external ids", len(r.movies))
+	}
+	// The last one becomes a movie Plex does not have yet (its ids are
+	// Plex-unknown); the library.new subtest adds it to Plex.
+	r.onlyJelly = r.jfIDs[len(r.jfIDs)-1]
+	r.movies, r.jfIDs = r.movies[:len(r.movies)-1], r.jfIDs[:len(r.jfIDs)-1]
+	if err := r.jelly.SetProviderIDs(r.onlyJelly, map[string]string{"Imdb": onlyJellyIMDb}); err != nil {
+		t.Fatal(err)
 	}
 
 	addr := freeLoopbackAddr(t)
@@ -237,6 +249,43 @@ func (r *syncRig) writeRequests() int {
 	return n
 }
 
+// recordWithGUID returns the id of alice's record of the item with guid.
+func (r *syncRig) recordWithGUID(guid string) uint64 {
+	r.t.Helper()
+	var page struct {
+		Records []struct {
+			ID   uint64
+			Item struct{ GUIDs []string }
+		}
+	}
+	if r.api(http.MethodGet, "/state?user=alice&limit=500", nil, &page) != http.StatusOK {
+		r.t.Fatal("list state")
+	}
+	for _, rec := range page.Records {
+		if slices.Contains(rec.Item.GUIDs, guid) {
+			return rec.ID
+		}
+	}
+	r.t.Fatalf("no record of alice has %s", guid)
+	return 0
+}
+
+// journalHas reports whether a record's history holds an event of kind on
+// backend.
+func (r *syncRig) journalHas(recordID uint64, kind, backend string) bool {
+	r.t.Helper()
+	var rec struct{ Journal []struct{ Kind, Backend string } }
+	if r.api(http.MethodGet, fmt.Sprintf("/state/%d", recordID), nil, &rec) != http.StatusOK {
+		r.t.Fatalf("show record %d", recordID)
+	}
+	for _, ev := range rec.Journal {
+		if ev.Kind == kind && ev.Backend == backend {
+			return true
+		}
+	}
+	return false
+}
+
 func percentile(ds []time.Duration, p float64) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -254,6 +303,9 @@ func TestE2ESync(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := r.jelly.SetUserData("alice", r.jfIDs[1], jellyfake.UserData{Played: true, PlayCount: 1, LastPlayedDate: time.Now().Add(-2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.jelly.SetUserData("alice", r.onlyJelly, jellyfake.UserData{Played: true, PlayCount: 1, LastPlayedDate: time.Now().Add(-3 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	r.start()
@@ -337,6 +389,51 @@ func TestE2ESync(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.eventually("movie 28 watched on Plex", 30*time.Second, func() bool { return r.plexWatched(28) })
+	})
+
+	t.Run("library.new on plex gets the play made on jellyfin", func(t *testing.T) {
+		// The first import tried to write this play to Plex, which had no
+		// such movie: a permanent failure. Adding the movie to Plex sends
+		// library.new; keepwatch links alice's record to it and writes.
+		recordID := r.recordWithGUID("imdb:" + onlyJellyIMDb)
+		if !r.journalHas(recordID, "backend.write_failed", "plex") {
+			t.Fatalf("record %d: no failed write to Plex before the movie existed there", recordID)
+		}
+		start := time.Now()
+		it, err := r.plex.AddItem(ctx, plexfake.ItemSpec{Type: "movie", Title: "Only On Jellyfin", Year: 2024,
+			GUID: "plex://movie/5d77682f6f4521001ea9e5a1", GUIDs: []string{"imdb://" + onlyJellyIMDb}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.eventually("the added movie watched on Plex", 30*time.Second, func() bool {
+			st, err := r.plex.State(owner, it.RatingKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.ViewCount > 0
+		})
+		t.Logf("library.new → write on Plex: %s", time.Since(start))
+		if !r.journalHas(recordID, "backend.write", "plex") {
+			t.Errorf("record %d: the write to Plex is not in its history", recordID)
+		}
+		var ds []struct{ Backend, Status, Reason string }
+		if r.api(http.MethodGet, "/webhooks/deliveries?backend=plex&limit=20", nil, &ds) != http.StatusOK {
+			t.Fatal("list deliveries")
+		}
+		found := false
+		for _, d := range ds {
+			// The delta import every 2 s may have linked it first; then the
+			// delivery found nothing left to write. Either way it applied.
+			if strings.HasPrefix(d.Reason, "item added: ") {
+				found = true
+				if d.Status != "applied" {
+					t.Errorf("library.new delivery: %s %q", d.Status, d.Reason)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no library.new delivery among %+v", ds)
+		}
 	})
 
 	t.Run("invalid token gets the same answer as a valid one", func(t *testing.T) {
