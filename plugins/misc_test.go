@@ -95,6 +95,29 @@ func TestCheckAddedItem(t *testing.T) {
 	}
 }
 
+func TestCheckWebhookResult(t *testing.T) {
+	movie := plugins.Observation{ItemID: "2", Kind: plugins.KindMovie}
+	tests := []struct {
+		name string
+		res  plugins.WebhookResult
+		want string // "" for valid
+	}{
+		{"ignored", plugins.WebhookResult{Ignored: "test"}, ""},
+		{"added only", plugins.WebhookResult{Added: []plugins.Observation{movie}}, ""},
+		{"empty", plugins.WebhookResult{}, "must carry observations or added items"},
+		{"ignored with items", plugins.WebhookResult{Ignored: "x", Added: []plugins.Observation{movie}}, "must carry neither"},
+		{"observation without account", plugins.WebhookResult{Observations: []plugins.Observation{movie}}, "account id is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := plugins.CheckWebhookResult(tt.res)
+			if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("CheckWebhookResult = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestCheckDescription(t *testing.T) {
 	if err := plugins.CheckDescription(plugins.Description{Type: "plex", Version: "1.0.0"}); err != nil {
 		t.Error(err)

@@ -72,6 +72,27 @@ func CheckAddedItem(o Observation) error {
 	return fmt.Errorf("added item %q: %w", o.ItemID, errors.Join(errs...))
 }
 
+// CheckWebhookResult explains every way r breaks the contract, or answers
+// nil: a delivery is either ignored with a reason and carries nothing, or
+// carries observations or added items, each valid.
+func CheckWebhookResult(r WebhookResult) error {
+	var errs []error
+	n := len(r.Observations) + len(r.Added)
+	switch {
+	case r.Ignored == "" && n == 0:
+		errs = append(errs, errors.New("a delivery that is not ignored must carry observations or added items"))
+	case r.Ignored != "" && n > 0:
+		errs = append(errs, fmt.Errorf("a delivery ignored (%q) must carry neither observations nor added items", r.Ignored))
+	}
+	for _, o := range r.Observations {
+		errs = append(errs, CheckObservation(o))
+	}
+	for _, o := range r.Added {
+		errs = append(errs, CheckAddedItem(o))
+	}
+	return errors.Join(errs...)
+}
+
 // checkItem lists what is wrong with the item fields of o.
 func checkItem(o Observation) []error {
 	var errs []error

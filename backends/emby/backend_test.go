@@ -23,7 +23,8 @@ func library(version string) fake.Options {
 func TestConformance(t *testing.T) {
 	samples := map[string]plugins.WebhookRequest{}
 	for _, f := range []string{"webhook_playback.stop_movie_4.7.13.json", "webhook_playback.start_episode_4.7.13.json",
-		"emby_webhook_playback_start_v49.json", "emby_webhook_legacy_48_data_wrapper.json", "emby_webhook_item_markplayed.json"} {
+		"emby_webhook_playback_start_v49.json", "emby_webhook_legacy_48_data_wrapper.json", "emby_webhook_item_markplayed.json",
+		"fake_library.new_Movie_4.8.json", "fake_library.new_Episode_4.8.json", "fake_library.new_Season_4.8.json", "fake_library.new_Series_4.8.json"} {
 		samples[f+" as json"] = delivery(t, f, "json")
 		samples[f+" as multipart"] = delivery(t, f, "multipart")
 	}
@@ -182,7 +183,8 @@ func TestFakeWebhooks(t *testing.T) {
 		if _, err := b.Apply(context.Background(), []plugins.Write{{AccountID: s.UserID("carol"), ItemID: movie, Kind: plugins.WriteUnwatched}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AddItem(fake.NewItem{Type: "Movie", Name: "New"}); err != nil {
+		added, err := s.AddItem(fake.NewItem{Type: "Movie", Name: "New"})
+		if err != nil {
 			t.Fatal(err)
 		}
 		s.SendTestNotification()
@@ -196,6 +198,12 @@ func TestFakeWebhooks(t *testing.T) {
 			if res.Ignored != "" {
 				ev += " (ignored)"
 			}
+			for _, a := range res.Added {
+				if a.ItemID != added.ID || a.Title != "New" || a.Kind != plugins.KindMovie {
+					t.Errorf("added %+v, want the new movie %s", a, added.ID)
+				}
+				ev += " added"
+			}
 			for _, o := range res.Observations {
 				if o.AccountID != s.UserID("carol") || o.ItemID != movie {
 					t.Errorf("observation %+v", o)
@@ -206,9 +214,23 @@ func TestFakeWebhooks(t *testing.T) {
 			}
 			events = append(events, ev)
 		}
-		want := "playback.start playback.pause playback.unpause playback.stop watched item.markunplayed library.new (ignored) system.notificationtest (ignored)"
+		want := "playback.start playback.pause playback.unpause playback.stop watched item.markunplayed library.new added system.notificationtest (ignored)"
 		if got := strings.Join(events, " "); got != want {
 			t.Errorf("format %d: events %q, want %q", format, got, want)
 		}
+	}
+}
+
+// TestLibraryNewThroughFake: what the fake's native webhooks send for each library addition
+// parses into exactly one Added entry with the item's GUIDs (a series and a season into none).
+func TestLibraryNewThroughFake(t *testing.T) {
+	for name, format := range map[string]fake.WebhookFormat{"json": fake.WebhookJSON, "multipart": fake.WebhookMultipart} {
+		t.Run(name, func(t *testing.T) {
+			sink := fakeservertest.NewSink(t)
+			o := library("")
+			o.Webhooks = []fake.WebhookTarget{{URL: sink.URL, Format: format, Users: []string{"carol"}}}
+			s, _ := fake.Start(t, o)
+			fakeservertest.CheckAdditions(t, s, sink, ParseWebhook, "library.new")
+		})
 	}
 }

@@ -13,8 +13,15 @@
 //   - item.markplayed: watched, played at Item.UserData.LastPlayedDate when the body has it,
 //     else at Date; item.markunplayed: unwatched, position 0. Our own writes come back as
 //     these events; the engine's base drops the echoes;
-//   - library.new, system.notificationtest and every other event: accepted, ignored with a
-//     reason.
+//   - library.new (no User): a Movie or an Episode becomes one WebhookResult.Added entry,
+//     the item alone, read from Item as the playback events read it (id, name, GUIDs, year of
+//     a movie, series id and name, numbers, runtime; no account, no state), from which the
+//     engine writes every household member's state to the new copy. A Series or a Season is
+//     ignored with a reason (each of its episodes gets its own library.new), as are other
+//     types. A repeated library.new is harmless: the engine's linking is idempotent. 4.7
+//     servers may send it before the item's metadata is read (no ProviderIds, no numbers
+//     [3p watchstate#266]); the entry then carries what there is;
+//   - system.notificationtest and every other event: accepted, ignored with a reason.
 //
 // Emby sends a User only for users listed in the destination's "Limit user events to";
 // an item event without one is ignored with a reason saying so. Item ids are numeric

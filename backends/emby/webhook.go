@@ -37,7 +37,7 @@ type hook struct {
 	}
 }
 
-// ParseWebhook turns a native webhook delivery into observations.
+// ParseWebhook turns a native webhook delivery into observations or an addition.
 func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	h, err := decode(req)
 	if err != nil {
@@ -51,12 +51,9 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 		res.AccountID, res.AccountName = h.User.ID, h.User.Name
 	}
 	switch h.Event {
-	case "playback.start", "playback.pause", "playback.unpause", "playback.stop", "item.markplayed", "item.markunplayed":
+	case "playback.start", "playback.pause", "playback.unpause", "playback.stop", "item.markplayed", "item.markunplayed", "library.new":
 	case "system.notificationtest":
 		res.Ignored = "system.notificationtest: a test notification"
-		return res, nil
-	case "library.new":
-		res.Ignored = "library.new: a library addition carries no play state"
 		return res, nil
 	default:
 		res.Ignored = h.Event + ": not a play-state event"
@@ -68,24 +65,21 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	it := &h.Item.Item
 	kind, ok := mbbackend.Kind(it.Type)
 	if !ok {
-		res.Ignored = h.Event + ": item type " + it.Type + " is not a movie or an episode"
+		res.Ignored = mbhook.NotVideo(h.Event, it.Type, h.Event == "library.new")
+		return res, nil
+	}
+	o := item(it, kind, h.Event)
+	if h.Event == "library.new" {
+		// A library addition is nobody's play: the item alone, no account, no state.
+		res.AccountID, res.AccountName = "", ""
+		res.Added = []plugins.Observation{o}
 		return res, nil
 	}
 	if res.AccountID == "" {
 		res.Ignored = h.Event + " without User: add the user to the webhook's \"Limit user events to\" list"
 		return res, nil
 	}
-	o := plugins.Observation{
-		AccountID: res.AccountID, AccountName: res.AccountName, ItemID: it.ID, Kind: kind,
-		Title: it.Name, GUIDs: guids.FromProviderIDs(it.ProviderIDs), Event: h.Event,
-		Duration: client.Duration(max(it.RunTimeTicks, 0)),
-	}
-	if kind == plugins.KindMovie {
-		o.Year = it.ProductionYear
-	} else {
-		o.ShowID, o.ShowTitle = it.SeriesID, it.SeriesName
-		o.Season, o.Episode = max(it.ParentIndexNumber, 0), max(it.IndexNumber, 0)
-	}
+	o.AccountID, o.AccountName = res.AccountID, res.AccountName
 	s := &o.State
 	s.EventAt = h.Date.Time
 	if pi := h.PlaybackInfo; pi != nil && pi.PositionTicks != nil {
@@ -115,6 +109,23 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	}
 	res.Observations = []plugins.Observation{o}
 	return res, nil
+}
+
+// item reads what the webhook's Item (a BaseItemDto) says about the item, the same for
+// every event.
+func item(it *client.Item, kind plugins.ItemKind, event string) plugins.Observation {
+	o := plugins.Observation{
+		ItemID: it.ID, Kind: kind, Title: it.Name, GUIDs: guids.FromProviderIDs(it.ProviderIDs),
+		Event: event, Duration: client.Duration(max(it.RunTimeTicks, 0)),
+	}
+	if kind == plugins.KindMovie {
+		o.Year = it.ProductionYear
+	} else {
+		// ProviderIds are the episode's own; the series' are not sent, only SeriesId.
+		o.ShowID, o.ShowTitle = it.SeriesID, it.SeriesName
+		o.Season, o.Episode = max(it.ParentIndexNumber, 0), max(it.IndexNumber, 0)
+	}
+	return o
 }
 
 // decode finds the JSON (the body, a multipart or form field "data", or a {"data": ...}

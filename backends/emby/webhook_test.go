@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/fakeservertest"
 	"github.com/keepwatch/keepwatch/plugins"
 )
 
@@ -61,6 +62,10 @@ func date(s string) time.Time {
 // TestWebhookFixtures parses every Emby webhook fixture in each encoding Emby sends.
 func TestWebhookFixtures(t *testing.T) {
 	const server, admin = "f40a5bd0c6b64051bdbed00580fa1118", "e6a9dd89fd954d689870e7e0e3e72947"
+	const fakeServer = "fa3fa22b41568c8069f94a65559d48f1"
+	addition := func(o plugins.Observation) plugins.WebhookResult {
+		return plugins.WebhookResult{ServerID: fakeServer, Event: o.Event, Added: []plugins.Observation{o}}
+	}
 	tests := []struct {
 		file string
 		want plugins.WebhookResult
@@ -93,6 +98,12 @@ func TestWebhookFixtures(t *testing.T) {
 		{"emby_webhook_item_markplayed.json", plugins.WebhookResult{
 			Event: "item.markplayed", Ignored: `item.markplayed without User: add the user to the webhook's "Limit user events to" list`,
 		}},
+		// The fake's library.new bodies for fakeservertest's additions (no user): a movie or an
+		// episode is an addition, the item alone; a series or a season is ignored.
+		{"fake_library.new_Movie_4.8.json", addition(fakeservertest.AddedMovie("779003", "library.new"))},
+		{"fake_library.new_Episode_4.8.json", addition(fakeservertest.AddedEpisode("779006", "779004", "library.new"))},
+		{"fake_library.new_Season_4.8.json", plugins.WebhookResult{ServerID: fakeServer, Event: "library.new", Ignored: "library.new: item type Season is not a movie or an episode; each of its episodes gets its own library.new"}},
+		{"fake_library.new_Series_4.8.json", plugins.WebhookResult{ServerID: fakeServer, Event: "library.new", Ignored: "library.new: item type Series is not a movie or an episode; each of its episodes gets its own library.new"}},
 	}
 	for _, tc := range tests {
 		for _, enc := range []string{"json", "multipart", "form"} {
@@ -104,10 +115,8 @@ func TestWebhookFixtures(t *testing.T) {
 				if diff := cmp.Diff(tc.want, got); diff != "" {
 					t.Errorf("result (-want +got):\n%s", diff)
 				}
-				for _, o := range got.Observations {
-					if err := plugins.CheckObservation(o); err != nil {
-						t.Error(err)
-					}
+				if err := plugins.CheckWebhookResult(got); err != nil {
+					t.Error(err)
 				}
 			})
 		}
@@ -152,26 +161,41 @@ func TestWebhookEvents(t *testing.T) {
 			}
 		})
 	}
+	t.Run("library.new", func(t *testing.T) {
+		got, err := ParseWebhook(encode(t, []byte(`{"Event":"library.new",`+head+`}}`), "json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The item alone: whoever the body names, an addition is nobody's play.
+		want := plugins.WebhookResult{ServerID: "srv", Event: "library.new", Added: []plugins.Observation{{
+			ItemID: "42", Kind: plugins.KindMovie, Title: "M", Year: 1999, GUIDs: []string{"imdb:tt0133093"}, Event: "library.new",
+		}}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("result (-want +got):\n%s", diff)
+		}
+	})
 	for name, body := range map[string]string{
 		"test notification": `{"Event":"system.notificationtest","Title":"Test","Date":"2024-05-01T20:00:00Z","Server":{"Id":"srv"}}`,
-		"library.new":       `{"Event":"library.new",` + head + `}}`,
+		"new season":        `{"Event":"library.new","Server":{"Id":"srv"},"Item":{"Id":"7","Type":"Season","Name":"Season 1","SeriesId":"6"}}`,
+		"new audio":         `{"Event":"library.new","Server":{"Id":"srv"},"Item":{"Id":"8","Type":"Audio","Name":"Song"}}`,
 		"rating":            `{"Event":"item.rate",` + head + `}}`,
 		"login":             `{"Event":"user.authenticated","User":{"Name":"bob","Id":"b0b"}}`,
 		"audio":             `{"Event":"playback.start","User":{"Name":"bob","Id":"b0b"},"Item":{"Id":"9","Type":"Audio"}}`,
 	} {
 		t.Run("ignored/"+name, func(t *testing.T) {
 			got, err := ParseWebhook(encode(t, []byte(body), "json"))
-			if err != nil || got.Ignored == "" || len(got.Observations) > 0 {
+			if err != nil || got.Ignored == "" || len(got.Observations)+len(got.Added) > 0 {
 				t.Errorf("got %+v, %v; want accepted and ignored with a reason", got, err)
 			}
 		})
 	}
 	for name, req := range map[string]plugins.WebhookRequest{
-		"no event":           encode(t, []byte(`{"Item":{"Id":"1"}}`), "json"),
-		"no item":            encode(t, []byte(`{"Event":"playback.stop","User":{"Id":"u"}}`), "json"),
-		"multipart no data":  {Headers: http.Header{"Content-Type": {"multipart/form-data; boundary=b"}}, Body: []byte("--b\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{}\r\n--b--\r\n")},
-		"data not json":      encode(t, []byte(`{"data":"not json"}`), "json"),
-		"provider ids typed": encode(t, []byte(`{"Event":"playback.stop","User":{"Id":"u"},"Item":{"Id":"1","Type":"Movie","ProviderIds":[1]}}`), "json"),
+		"no event":            encode(t, []byte(`{"Item":{"Id":"1"}}`), "json"),
+		"no item":             encode(t, []byte(`{"Event":"playback.stop","User":{"Id":"u"}}`), "json"),
+		"library.new no item": encode(t, []byte(`{"Event":"library.new","Server":{"Id":"srv"}}`), "json"),
+		"multipart no data":   {Headers: http.Header{"Content-Type": {"multipart/form-data; boundary=b"}}, Body: []byte("--b\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n{}\r\n--b--\r\n")},
+		"data not json":       encode(t, []byte(`{"data":"not json"}`), "json"),
+		"provider ids typed":  encode(t, []byte(`{"Event":"playback.stop","User":{"Id":"u"},"Item":{"Id":"1","Type":"Movie","ProviderIds":[1]}}`), "json"),
 	} {
 		t.Run("rejected/"+name, func(t *testing.T) {
 			if _, err := ParseWebhook(req); !errors.Is(err, plugins.ErrRejected) {

@@ -63,4 +63,8 @@ var webhookFixtures = []string{
 	"webhook_AuthenticationSuccess_10.10.3.json",
 	"jellyfin_webhook_playbackstop.json",
 	"jellyfin_webhook_inspect_playbackstop.json",
+	"fake_ItemAdded_Movie_10.11.11.json",
+	"fake_ItemAdded_Episode_10.11.11.json",
+	"fake_ItemAdded_Season_10.11.11.json",
+	"fake_ItemAdded_Series_10.11.11.json",
 }

@@ -15,8 +15,14 @@
 //     played or unplayed; UpdateUserData is most likely keepwatch's own write coming back,
 //     and is reported as the state it is (the engine's base drops echoes); the reason is in
 //     Observation.Event ("UserDataSaved/TogglePlayed");
-//   - ItemAdded (no user fields), SessionStart, authentication and other events: ignored
-//     with a reason;
+//   - ItemAdded (no user fields; the plugin holds it until the item has provider ids): a
+//     Movie or an Episode becomes one WebhookResult.Added entry, the item alone (id, title,
+//     GUIDs, series id and name, numbers, runtime; no account, no state), from which the
+//     engine writes every household member's state to the new copy. A Series or a Season is
+//     ignored with a reason (each of its episodes gets its own ItemAdded), as are other
+//     types. The plugin sends ItemAdded again after rescans (wire-formats §6.3); that is
+//     harmless, the engine's linking and writes are idempotent;
+//   - SessionStart, authentication and other events: ignored with a reason;
 //   - an item event without UserId (the plugin sends some, wire-formats §6.1): ignored with a
 //     reason, the next import catches up.
 //

@@ -51,7 +51,7 @@ func TestFakeWebhooks(t *testing.T) {
 				state          plugins.State
 			}
 			var got []seen
-			var ignored []string
+			var added []plugins.Observation
 			for _, h := range sink.Drain(t, s) {
 				res, err := ParseWebhook(plugins.WebhookRequest{Method: http.MethodPost, Headers: h.Header, Body: h.Body})
 				if err != nil {
@@ -61,9 +61,9 @@ func TestFakeWebhooks(t *testing.T) {
 					t.Errorf("server id %q, want %q", res.ServerID, s.ServerID())
 				}
 				if res.Ignored != "" {
-					ignored = append(ignored, res.Event)
 					continue
 				}
+				added = append(added, res.Added...)
 				for _, o := range res.Observations {
 					if err := plugins.CheckObservation(o); err != nil {
 						t.Error(err)
@@ -105,9 +105,25 @@ func TestFakeWebhooks(t *testing.T) {
 			if starts != 2 {
 				t.Errorf("%d PlaybackStart observations, want one per user of the session", starts)
 			}
-			if len(ignored) == 0 || ignored[len(ignored)-1] != "ItemAdded" {
-				t.Errorf("ignored events %v, want ItemAdded last", ignored)
+			// The addition: the episode alone, with its series and numbers.
+			if len(added) != 1 || added[0].Kind != plugins.KindEpisode || added[0].Title != `The "Big" One` ||
+				added[0].ShowID != series || added[0].Season != 1 || added[0].Episode != 9 {
+				t.Errorf("added %+v, want the one new episode", added)
 			}
+		})
+	}
+}
+
+// TestItemAddedThroughFake: what the fake's Webhook plugin sends for each library addition
+// parses into exactly one Added entry with the item's GUIDs (a series and a season into none).
+func TestItemAddedThroughFake(t *testing.T) {
+	for _, format := range []fake.WebhookFormat{fake.WebhookText, fake.WebhookJSON, fake.WebhookForm} {
+		t.Run([]string{"text", "json", "form"}[format], func(t *testing.T) {
+			sink := fakeservertest.NewSink(t)
+			o := smallLibrary("")
+			o.Webhooks = []fake.WebhookTarget{{URL: sink.URL, Format: format}}
+			s, _ := fake.Start(t, o)
+			fakeservertest.CheckAdditions(t, s, sink, ParseWebhook, "ItemAdded")
 		})
 	}
 }

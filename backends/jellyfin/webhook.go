@@ -16,7 +16,7 @@ func (b *Backend) ParseWebhook(_ context.Context, req plugins.WebhookRequest) (p
 	return ParseWebhook(req)
 }
 
-// ParseWebhook turns a Generic (JSON) or Generic Form delivery into observations.
+// ParseWebhook turns a Generic (JSON) or Generic Form delivery into observations or an addition.
 func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	f, err := decode(req)
 	if err != nil {
@@ -32,10 +32,7 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	res.AccountName = unescape(f, "NotificationUsername")
 
 	switch event {
-	case "PlaybackStart", "PlaybackProgress", "PlaybackStop", "UserDataSaved":
-	case "ItemAdded":
-		res.Ignored = "ItemAdded: a library addition carries no user and no play state"
-		return res, nil
+	case "PlaybackStart", "PlaybackProgress", "PlaybackStop", "UserDataSaved", "ItemAdded":
 	default:
 		res.Ignored = event + ": not a play-state event"
 		return res, nil
@@ -47,7 +44,15 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	itemType := unescape(f, "ItemType")
 	kind, ok := mbbackend.Kind(itemType)
 	if !ok {
-		res.Ignored = event + ": item type " + itemType + " is not a movie or an episode"
+		res.Ignored = mbhook.NotVideo(event, itemType, event == "ItemAdded")
+		return res, nil
+	}
+	o := item(f, itemID, kind, event)
+	if event == "ItemAdded" {
+		// A library addition is nobody's play: the item alone, no account, no state. The
+		// plugin sends it again after rescans (wire-formats §6.3); the engine is idempotent.
+		res.AccountID, res.AccountName = "", ""
+		res.Added = []plugins.Observation{o}
 		return res, nil
 	}
 	if res.AccountID == "" {
@@ -56,24 +61,8 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 		res.Ignored = event + " without UserId: cannot tell whose play state it is"
 		return res, nil
 	}
+	o.AccountID, o.AccountName = res.AccountID, res.AccountName
 
-	o := plugins.Observation{
-		AccountID: res.AccountID, AccountName: res.AccountName, ItemID: itemID,
-		Kind: kind, Title: unescape(f, "Name"), Event: event,
-		GUIDs: guids.FromProviderIDs(f.Prefixed("provider_")),
-	}
-	if y, ok := f.Int("Year"); ok && kind == plugins.KindMovie && y > 0 && y < 10000 {
-		o.Year = int(y) // an episode's Year is its series' year
-	}
-	if t, ok := f.Int("RunTimeTicks"); ok && t > 0 {
-		o.Duration = client.Duration(t)
-	}
-	if kind == plugins.KindEpisode {
-		o.ShowID, _ = f.Str("SeriesId")
-		o.ShowTitle = unescape(f, "SeriesName")
-		o.Season = nonNegative(f, "SeasonNumber")
-		o.Episode = nonNegative(f, "EpisodeNumber")
-	}
 	s := &o.State
 	s.EventAt, _ = f.Time("UtcTimestamp")
 	pos, hasPos := f.Int("PlaybackPositionTicks")
@@ -109,6 +98,29 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	}
 	res.Observations = []plugins.Observation{o}
 	return res, nil
+}
+
+// item reads the item keys every item event carries (AddBaseItemData): the same for a
+// playback, a user-data save and an addition.
+func item(f mbhook.Fields, itemID string, kind plugins.ItemKind, event string) plugins.Observation {
+	o := plugins.Observation{
+		ItemID: itemID, Kind: kind, Title: unescape(f, "Name"), Event: event,
+		GUIDs: guids.FromProviderIDs(f.Prefixed("provider_")),
+	}
+	if y, ok := f.Int("Year"); ok && kind == plugins.KindMovie && y > 0 && y < 10000 {
+		o.Year = int(y) // an episode's Year is its series' year
+	}
+	if t, ok := f.Int("RunTimeTicks"); ok && t > 0 {
+		o.Duration = client.Duration(t)
+	}
+	if kind == plugins.KindEpisode {
+		// Provider_* are the episode's own ids; the series' are not sent, only SeriesId.
+		o.ShowID, _ = f.Str("SeriesId")
+		o.ShowTitle = unescape(f, "SeriesName")
+		o.Season = nonNegative(f, "SeasonNumber")
+		o.Episode = nonNegative(f, "EpisodeNumber")
+	}
+	return o
 }
 
 // decode reads the body: a form for the Generic Form destination, else JSON whatever the

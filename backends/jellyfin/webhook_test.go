@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/fakeservertest"
 	"github.com/keepwatch/keepwatch/plugins"
 )
 
@@ -65,6 +66,10 @@ func utc(s string) time.Time {
 // plugin sends it by default, and the same keys form-encoded) and checks the result.
 func TestWebhookFixtures(t *testing.T) {
 	const server, user = "16588a9f062a40c4966586b1d220bffc", "02700c8344d542619b39319296c0d4c7"
+	const fakeServer = "474eb603da12e74b581799bde5224d4c"
+	addition := func(o plugins.Observation) plugins.WebhookResult {
+		return plugins.WebhookResult{ServerID: fakeServer, Event: o.Event, Added: []plugins.Observation{o}}
+	}
 	rainEpisode := plugins.Observation{
 		AccountID: user, AccountName: "Rain", ItemID: "9250ab3d1101d01705c353b78cbb572e",
 		Kind: plugins.KindEpisode, Title: "Undertaker", GUIDs: []string{"anidb:238801"},
@@ -114,6 +119,12 @@ func TestWebhookFixtures(t *testing.T) {
 			ServerID: "server-1", AccountID: "user-1", AccountName: "Test User", Event: "PlaybackStop",
 			Observations: []plugins.Observation{{AccountID: "user-1", AccountName: "Test User", ItemID: "item-1", Kind: plugins.KindMovie, Event: "PlaybackStop"}},
 		}},
+		// The fake's ItemAdded bodies for fakeservertest's additions (no user): a movie or an
+		// episode is an addition, the item alone; a series or a season is ignored.
+		{"fake_ItemAdded_Movie_10.11.11.json", addition(fakeservertest.AddedMovie("c0f3752dcb8a47104bf86ddc825c3bc2", "ItemAdded"))},
+		{"fake_ItemAdded_Episode_10.11.11.json", addition(fakeservertest.AddedEpisode("b6438c882d10f743b3cf6465edb68cf7", "1c24f0118cf047a01239b85f2027b015", "ItemAdded"))},
+		{"fake_ItemAdded_Season_10.11.11.json", plugins.WebhookResult{ServerID: fakeServer, Event: "ItemAdded", Ignored: "ItemAdded: item type Season is not a movie or an episode; each of its episodes gets its own ItemAdded"}},
+		{"fake_ItemAdded_Series_10.11.11.json", plugins.WebhookResult{ServerID: fakeServer, Event: "ItemAdded", Ignored: "ItemAdded: item type Series is not a movie or an episode; each of its episodes gets its own ItemAdded"}},
 	}
 	for _, tc := range tests {
 		for _, enc := range []string{"text", "form"} {
@@ -137,10 +148,8 @@ func TestWebhookFixtures(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("result (-want +got):\n%s", diff)
 				}
-				for _, o := range got.Observations {
-					if err := plugins.CheckObservation(o); err != nil {
-						t.Error(err)
-					}
+				if err := plugins.CheckWebhookResult(got); err != nil {
+					t.Error(err)
 				}
 			})
 		}
@@ -192,13 +201,27 @@ func TestWebhookSemantics(t *testing.T) {
 		})
 	}
 
+	t.Run("item added", func(t *testing.T) {
+		got, err := ParseWebhook(body(`"NotificationType":"ItemAdded"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The item alone: whoever the body names, an addition is nobody's play.
+		want := movie
+		want.AccountID, want.AccountName, want.Event = "", "", "ItemAdded"
+		if diff := cmp.Diff([]plugins.Observation{want}, got.Added); diff != "" || len(got.Observations) > 0 || got.Ignored != "" || got.AccountID != "" || got.ServerID != "s1" {
+			t.Errorf("added (-want +got):\n%s\nresult %+v", diff, got)
+		}
+	})
+
 	ignored := map[string]string{
-		"item added":  `{"ServerId":"s1","NotificationType":"ItemAdded","ItemId":"i1","ItemType":"Movie","Name":"New"}`,
-		"audio":       `{"ServerId":"s1","NotificationType":"PlaybackStart","UserId":"u1","ItemId":"i1","ItemType":"Audio"}`,
-		"no user":     `{"ServerId":"s1","NotificationType":"UserDataSaved","ItemId":"i1","ItemType":"Episode","Played":true}`,
-		"generic":     `{"ServerId":"s1","NotificationType":"Generic"}`,
-		"task":        `{"ServerId":"s1","NotificationType":"TaskCompleted","Name":"Scan"}`,
-		"json header": `{"ServerId":"s1","NotificationType":"PendingRestart"}`,
+		"item added season": `{"ServerId":"s1","NotificationType":"ItemAdded","ItemId":"i1","ItemType":"Season","SeriesId":"s9","SeasonNumber":1,"Name":"Season 1"}`,
+		"item added audio":  `{"ServerId":"s1","NotificationType":"ItemAdded","ItemId":"i1","ItemType":"Audio","Name":"Song"}`,
+		"audio":             `{"ServerId":"s1","NotificationType":"PlaybackStart","UserId":"u1","ItemId":"i1","ItemType":"Audio"}`,
+		"no user":           `{"ServerId":"s1","NotificationType":"UserDataSaved","ItemId":"i1","ItemType":"Episode","Played":true}`,
+		"generic":           `{"ServerId":"s1","NotificationType":"Generic"}`,
+		"task":              `{"ServerId":"s1","NotificationType":"TaskCompleted","Name":"Scan"}`,
+		"json header":       `{"ServerId":"s1","NotificationType":"PendingRestart"}`,
 	}
 	for name, b := range ignored {
 		t.Run("ignored/"+name, func(t *testing.T) {
@@ -207,7 +230,7 @@ func TestWebhookSemantics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Ignored == "" || len(got.Observations) > 0 {
+			if got.Ignored == "" || len(got.Observations)+len(got.Added) > 0 {
 				t.Errorf("got %+v, want ignored with a reason", got)
 			}
 		})
@@ -216,6 +239,7 @@ func TestWebhookSemantics(t *testing.T) {
 	garbage := map[string]string{
 		"no type":        `{"ServerId":"s1","UserId":"u1"}`,
 		"no item id":     `{"NotificationType":"PlaybackStop","UserId":"u1","ItemType":"Movie"}`,
+		"added, no id":   `{"NotificationType":"ItemAdded","ItemType":"Episode","Name":"New"}`,
 		"trailing data":  `{"NotificationType":"PlaybackStop"} {}`,
 		"nested garbage": strings.Repeat(`{"a":`, 20000),
 	}

@@ -86,6 +86,8 @@ func TestConformance(t *testing.T) {
 	webhooks := map[string]plugins.WebhookRequest{
 		"watchstate watched fixture": put(fixture(t, "tautulli_webhook_watched.json"), nil),
 		"test notification template": put(fixture(t, "webhook_data_template_watchstate.json"), nil),
+		// Tautulli's grouped "recently added" of a season: ignored, its episodes are not named.
+		"created season": put([]byte(`{"event":"tautulli.created","Account":{"id":""},"Server":{"uuid":"abc"},"Metadata":{"ratingKey":"1021","type":"season","title":"Season 1"}}`), nil),
 	}
 	for _, action := range []string{"play", "pause", "resume", "stop", "watched", "created", "buffer"} {
 		for kind, key := range map[string]int64{"movie": movie, "episode": episode} {

@@ -66,10 +66,19 @@
 // receive time, since the template carries no time but the local *date* of
 // the previous view and Tautulli sends watched as the play crosses the
 // threshold. No progress is sent with watched. created (recently added)
-// names no user and is ignored with that reason, as are Tautulli's other
-// actions (buffer, error, intro, …). Tautulli's "Test Notifications" button
-// sends the templates unsubstituted: "tautulli.{action}" is ignored as a
-// test notification.
+// names no user and needs none: a movie or an episode becomes one
+// WebhookResult.Added entry, the item alone (ratingKey, title, GUIDs, show
+// and numbers, library, duration; no account, no state) built as a play's
+// item is, and the engine writes every household member's state to the new
+// copy; Account.id is not read. Tautulli groups episodes added together
+// into one notification of their show or season
+// (NOTIFY_GROUP_RECENTLY_ADDED_GRANDPARENT and _PARENT, on by default),
+// which names none of them: a created show or season is ignored with a
+// reason saying to turn that grouping off. A created that comes again is
+// harmless, the engine's linking is idempotent. Tautulli's other actions
+// (buffer, error, intro, …) are ignored with a reason. Tautulli's "Test
+// Notifications" button sends the templates unsubstituted:
+// "tautulli.{action}" is ignored as a test notification.
 //
 // Ids: for an episode Tautulli takes {imdb_id}/{thetvdb_id}/{themoviedb_id}
 // from the SHOW (the grandparent's guids), so the Guids map becomes
@@ -87,9 +96,9 @@
 // ignored. Malformed ids are skipped (logged at debug), not fatal. A body
 // that is not a JSON object, is form-encoded or multipart (Tautulli sends
 // form data only when the headers template changes Content-Type), lacks
-// event, Account.id (on a play-state event), Metadata.ratingKey or
-// Metadata.type, or whose event is not tautulli.*, is rejected with
-// plugins.Reject and a reason.
+// event, Account.id (on a play event; created needs none),
+// Metadata.ratingKey or Metadata.type, or whose event is not tautulli.*, is
+// rejected with plugins.Reject and a reason.
 //
 // # Import
 //

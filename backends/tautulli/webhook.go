@@ -50,8 +50,9 @@ type hook struct {
 // ParseWebhook reads one delivery of the template. play/resume/pause/stop
 // carry the position (progress only, with InferCompletion: Tautulli sends
 // no completion flag with them); watched is Tautulli's completion signal;
-// created (recently added) names no user and is ignored, as are Tautulli's
-// other actions and its test notifications.
+// created (recently added) of a movie or an episode is an addition, the
+// item alone in WebhookResult.Added. Tautulli's other actions and its test
+// notifications are ignored.
 func (b *Backend) ParseWebhook(_ context.Context, req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	if _, err := b.settings(); err != nil {
 		return plugins.WebhookResult{}, err
@@ -74,12 +75,9 @@ func (b *Backend) ParseWebhook(_ context.Context, req plugins.WebhookRequest) (p
 		return res, nil
 	}
 	switch action = strings.ToLower(action); action {
-	case "play", "resume", "pause", "stop", "watched":
-	case "created":
-		res.Ignored = "tautulli.created (recently added) names no user: nothing to sync"
-		return res, nil
+	case "play", "resume", "pause", "stop", "watched", "created":
 	default:
-		res.Ignored = fmt.Sprintf("tautulli.%s is not a play-state event (keepwatch reads play, pause, resume, stop and watched)", action)
+		res.Ignored = fmt.Sprintf("tautulli.%s is not a play-state event (keepwatch reads play, pause, resume, stop, watched and created)", action)
 		return res, nil
 	}
 
@@ -88,38 +86,47 @@ func (b *Backend) ParseWebhook(_ context.Context, req plugins.WebhookRequest) (p
 	case plugins.KindMovie, plugins.KindEpisode:
 	case "":
 		return plugins.WebhookResult{}, plugins.Reject("Metadata.type is missing: the template must send \"type\": \"{media_type}\"")
+	case "show", "season":
+		if action == "created" {
+			// Tautulli groups the episodes added together under their show or
+			// season (NOTIFY_GROUP_RECENTLY_ADDED_GRANDPARENT/_PARENT, on by
+			// default) and the grouped notification names none of them.
+			res.Ignored = fmt.Sprintf("tautulli.created of a %s names none of its episodes: turn off Tautulli's grouping of recently added notifications to get one per episode", kind)
+			return res, nil
+		}
+		fallthrough
 	default:
 		res.Ignored = fmt.Sprintf("media type %q is not synced (movies and episodes only)", kind)
 		return res, nil
 	}
 
-	rawAccount := strings.TrimSpace(string(h.Account.ID))
-	switch account := text(h.Account.ID); {
-	case rawAccount == "0":
-		res.AccountID = "0"
-		res.Ignored = "played by Tautulli's Local pseudo-user (user_id 0), which is no Plex account"
+	if action != "created" { // an addition names no user
+		rawAccount := strings.TrimSpace(string(h.Account.ID))
+		switch account := text(h.Account.ID); {
+		case rawAccount == "0":
+			res.AccountID = "0"
+			res.Ignored = "played by Tautulli's Local pseudo-user (user_id 0), which is no Plex account"
+			return res, nil
+		case account == "":
+			return plugins.WebhookResult{}, plugins.Reject("Account.id is missing: the template must send \"id\": \"{user_id}\" under Account")
+		case !isDigits(account):
+			return plugins.WebhookResult{}, plugins.Reject("Account.id %q is not a Plex user id (want digits, from {user_id})", account)
+		default:
+			res.AccountID = account
+		}
+	} else {
+		res.AccountName = "" // whatever the template's {username} became
+	}
+	o, err := b.hookItem(h, kind, res.Event)
+	if err != nil {
+		return plugins.WebhookResult{}, err
+	}
+	if action == "created" {
+		// Nobody's play: the item alone, no account, no state.
+		res.Added = []plugins.Observation{o}
 		return res, nil
-	case account == "":
-		return plugins.WebhookResult{}, plugins.Reject("Account.id is missing: the template must send \"id\": \"{user_id}\" under Account")
-	case !isDigits(account):
-		return plugins.WebhookResult{}, plugins.Reject("Account.id %q is not a Plex user id (want digits, from {user_id})", account)
-	default:
-		res.AccountID = account
 	}
-	itemID := text(h.Metadata.RatingKey)
-	if itemID == "" {
-		return plugins.WebhookResult{}, plugins.Reject("Metadata.ratingKey is missing: the template must send \"ratingKey\": \"{rating_key}\"")
-	}
-
-	o := plugins.Observation{
-		AccountID: res.AccountID, AccountName: res.AccountName, ItemID: itemID,
-		LibraryID: text(h.Metadata.LibrarySectionID), LibraryName: text(h.Metadata.LibrarySectionTitle),
-		Kind: kind, Title: text(h.Metadata.Title), Event: res.Event,
-	}
-	if ms, ok := number(h.Metadata.Duration); ok {
-		o.Duration = time.Duration(ms) * time.Millisecond
-	}
-	b.hookGUIDs(&o, h)
+	o.AccountID, o.AccountName = res.AccountID, res.AccountName
 
 	switch action {
 	case "watched":
@@ -175,6 +182,24 @@ func preview(b []byte) string {
 		b = b[:16]
 	}
 	return string(b)
+}
+
+// hookItem reads what the delivery says about the item (ids, titles, show,
+// numbers, library, length), the same for a play and an addition.
+func (b *Backend) hookItem(h *hook, kind plugins.ItemKind, event string) (plugins.Observation, error) {
+	itemID := text(h.Metadata.RatingKey)
+	if itemID == "" {
+		return plugins.Observation{}, plugins.Reject("Metadata.ratingKey is missing: the template must send \"ratingKey\": \"{rating_key}\"")
+	}
+	o := plugins.Observation{
+		ItemID: itemID, LibraryID: text(h.Metadata.LibrarySectionID), LibraryName: text(h.Metadata.LibrarySectionTitle),
+		Kind: kind, Title: text(h.Metadata.Title), Event: event,
+	}
+	if ms, ok := number(h.Metadata.Duration); ok {
+		o.Duration = time.Duration(ms) * time.Millisecond
+	}
+	b.hookGUIDs(&o, h)
+	return o, nil
 }
 
 // hookGUIDs gathers the delivery's ids. The template's Guids map holds

@@ -2,7 +2,9 @@ package tautulli_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -62,8 +64,11 @@ func TestWebhookFromFake(t *testing.T) {
 			result("tautulli.stop", with(episodeObs, "tautulli.stop", progress(false)))},
 		{"episode watched", fake.Event{Action: "watched", RatingKey: episode.RatingKey},
 			result("tautulli.watched", with(episodeObs, "tautulli.watched", plugins.State{WatchedKnown: true, Watched: true, PlayedAt: received}))},
-		{"created names no user", fake.Event{Action: "created", RatingKey: movie.RatingKey},
-			plugins.WebhookResult{ServerID: f.MachineID(), Event: "tautulli.created", Ignored: "tautulli.created (recently added) names no user: nothing to sync"}},
+		// Recently added names no user: the item alone, in Added.
+		{"movie created", fake.Event{Action: "created", RatingKey: movie.RatingKey},
+			added(f, with(itemOnly(movieObs), "tautulli.created", plugins.State{}))},
+		{"episode created", fake.Event{Action: "created", RatingKey: episode.RatingKey},
+			added(f, with(itemOnly(episodeObs), "tautulli.created", plugins.State{}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +79,70 @@ func TestWebhookFromFake(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			if err := plugins.CheckWebhookResult(got); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// itemOnly is o without its account: what an addition says of the item.
+func itemOnly(o plugins.Observation) plugins.Observation {
+	o.AccountID, o.AccountName = "", ""
+	return o
+}
+
+// added is the result of a created delivery of the fake: no account, one addition.
+func added(f *fake.Server, o plugins.Observation) plugins.WebhookResult {
+	return plugins.WebhookResult{ServerID: f.MachineID(), Event: "tautulli.created", Added: []plugins.Observation{o}}
+}
+
+// TestAddedThroughFake sends the fake's "recently added" notifications over
+// HTTP, as Tautulli does, and parses what arrived: exactly one addition with
+// the item's GUIDs (an episode's own Plex guid, its show's external ids).
+func TestAddedThroughFake(t *testing.T) {
+	c, f := configured(t, fake.Options{Seed: 5})
+	var got []plugins.WebhookRequest
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
+		got = append(got, plugins.WebhookRequest{Method: r.Method, Headers: r.Header, Body: body, ReceivedAt: received})
+	}))
+	defer sink.Close()
+	movie, episode := firstOf(f, "movie"), firstOf(f, "episode")
+	tests := []struct {
+		item      fake.Item
+		guids     []string
+		showGUIDs []string
+	}{
+		{movie, []string{"imdb:" + movie.IMDb, plexGUID(movie.GUID), "tmdb:" + movie.TMDb}, nil},
+		{episode, []string{plexGUID(episode.GUID)}, []string{"imdb:" + episode.IMDb, "tmdb:" + episode.TMDb, "tvdb:" + episode.TVDb}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.item.Type, func(t *testing.T) {
+			got = nil
+			if err := f.SendWebhook(t.Context(), sink.Client(), sink.URL, fake.Event{Action: "created", RatingKey: tt.item.RatingKey}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d deliveries, want 1", len(got))
+			}
+			res, err := c.ParseWebhook(t.Context(), got[0])
+			if err != nil {
+				t.Fatalf("ParseWebhook: %v\n%s", err, got[0].Body)
+			}
+			if len(res.Added) != 1 || len(res.Observations) != 0 || res.Ignored != "" || res.AccountID != "" {
+				t.Fatalf("result %+v, want exactly one addition and no account", res)
+			}
+			if err := plugins.CheckWebhookResult(res); err != nil {
+				t.Error(err)
+			}
+			a := res.Added[0]
+			if a.ItemID != itoa(tt.item.RatingKey) || !cmp.Equal(a.GUIDs, tt.guids) || !cmp.Equal(a.ShowGUIDs, tt.showGUIDs, cmpopts.EquateEmpty()) {
+				t.Errorf("added %s %v show %v, want %d %v show %v", a.ItemID, a.GUIDs, a.ShowGUIDs, tt.item.RatingKey, tt.guids, tt.showGUIDs)
 			}
 		})
 	}
@@ -178,6 +247,26 @@ func TestWebhookEdges(t *testing.T) {
 					t.Errorf("event %q state %+v", r.Event, r.Observations[0].State)
 				}
 			}, ""},
+		{"created needs no account", hookBody("tautulli.created", "", "episode", `,"parentIndex":"2","index":"5","viewOffset":"0","guid":"plex://episode/5d9c0874ffd9ef001e99607a","Guids":{"tvdb":"81189"}`),
+			func(t *testing.T, r plugins.WebhookResult) {
+				want := plugins.WebhookResult{ServerID: "abc", Event: "tautulli.created", Added: []plugins.Observation{{
+					ItemID: "42", Kind: plugins.KindEpisode, GUIDs: []string{"plex:episode/5d9c0874ffd9ef001e99607a"},
+					ShowGUIDs: []string{"tvdb:81189"}, Season: 2, Episode: 5, Event: "tautulli.created",
+				}}}
+				if diff := cmp.Diff(want, r); diff != "" {
+					t.Errorf("result (-want +got):\n%s", diff)
+				}
+			}, ""},
+		{"created by the local user is still an addition", hookBody("tautulli.created", "0", "movie", `,"Guids":{"imdb":"tt0133093"}`),
+			func(t *testing.T, r plugins.WebhookResult) {
+				if a := r.Added[0]; r.AccountID != "" || r.AccountName != "" || !cmp.Equal(a.GUIDs, []string{"imdb:tt0133093"}) {
+					t.Errorf("result %+v, want an addition of the movie and no account", r)
+				}
+			}, ""},
+		{"created show is grouped", hookBody("tautulli.created", "", "show", ""), nil, "tautulli.created of a show names none of its episodes"},
+		{"created season is grouped", hookBody("tautulli.created", "", "season", ""), nil, "tautulli.created of a season names none of its episodes"},
+		{"created track", hookBody("tautulli.created", "", "track", ""), nil, `media type "track" is not synced`},
+		{"season played", hookBody("tautulli.stop", "7", "season", ""), nil, `media type "season" is not synced`},
 		{"local user", hookBody("tautulli.stop", "0", "movie", ""), nil, "played by Tautulli's Local"},
 		{"track", hookBody("tautulli.stop", "7", "track", ""), nil, `media type "track" is not synced`},
 		{"other action", hookBody("tautulli.buffer", "7", "movie", ""), nil, "tautulli.buffer is not a play-state event"},
@@ -190,15 +279,15 @@ func TestWebhookEdges(t *testing.T) {
 				t.Fatalf("ParseWebhook: %v", err)
 			}
 			if tt.ignored != "" {
-				if !strings.HasPrefix(got.Ignored, tt.ignored) || len(got.Observations) != 0 {
+				if !strings.HasPrefix(got.Ignored, tt.ignored) || len(got.Observations)+len(got.Added) != 0 {
 					t.Fatalf("result %+v, want ignored with %q…", got, tt.ignored)
 				}
 				return
 			}
-			if got.Ignored != "" || len(got.Observations) != 1 {
-				t.Fatalf("result %+v, want one observation", got)
+			if got.Ignored != "" || len(got.Observations)+len(got.Added) != 1 {
+				t.Fatalf("result %+v, want one observation or one addition", got)
 			}
-			if err := plugins.CheckObservation(got.Observations[0]); err != nil {
+			if err := plugins.CheckWebhookResult(got); err != nil {
 				t.Error(err)
 			}
 			tt.check(t, got)
@@ -216,6 +305,8 @@ func TestWebhookRejections(t *testing.T) {
 		{"form body", put([]byte("event=tautulli.play"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}), "keep application/json"},
 		{"no account", put([]byte(`{"event":"tautulli.stop","Metadata":{"ratingKey":"1","type":"movie"}}`), nil), "Account.id is missing"},
 		{"no rating key", put([]byte(`{"event":"tautulli.stop","Account":{"id":"1"},"Metadata":{"type":"movie"}}`), nil), "Metadata.ratingKey is missing"},
+		{"created without rating key", put([]byte(`{"event":"tautulli.created","Metadata":{"type":"episode"}}`), nil), "Metadata.ratingKey is missing"},
+		{"created without media type", put([]byte(`{"event":"tautulli.created","Metadata":{"ratingKey":"1"}}`), nil), "Metadata.type is missing"},
 		{"not tautulli", put([]byte(`{"event":"media.play"}`), nil), `event "media.play" is not a Tautulli event`},
 		{"patch", plugins.WebhookRequest{Method: http.MethodPatch, Body: []byte(`{}`)}, "set the Tautulli webhook method to PUT or POST"},
 	}

@@ -2,6 +2,7 @@
 // body apart whatever its encoding (a JSON object in a text/plain or application/json body,
 // an application/x-www-form-urlencoded form, a multipart/form-data form), a flat
 // case-insensitive view of a loosely typed object whose values may be JSON values or
-// form strings, and the refusal of garbage with plugins.Reject. The event semantics stay in
+// form strings, the refusal of garbage with plugins.Reject, and the reason an event about an
+// item that is not a movie or an episode is ignored (NotVideo). The event semantics stay in
 // backends/jellyfin and backends/emby.
 package mbhook

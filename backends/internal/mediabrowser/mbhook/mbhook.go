@@ -198,6 +198,17 @@ func (f Fields) Prefixed(prefix string) map[string]string {
 	return out
 }
 
+// NotVideo is why an event about an item of type itemType, which is neither a movie nor an
+// episode, is ignored. For an addition of a series or a season it says that its episodes are
+// announced one by one (both servers send an addition for every new item).
+func NotVideo(event, itemType string, addition bool) string {
+	reason := event + ": item type " + itemType + " is not a movie or an episode"
+	if addition && (itemType == "Series" || itemType == "Season") {
+		reason += "; each of its episodes gets its own " + event
+	}
+	return reason
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -55,3 +55,20 @@ func TestGarbageIsRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestNotVideo(t *testing.T) {
+	for _, tc := range []struct {
+		event, typ string
+		addition   bool
+		want       string
+	}{
+		{"ItemAdded", "Season", true, "ItemAdded: item type Season is not a movie or an episode; each of its episodes gets its own ItemAdded"},
+		{"library.new", "Series", true, "library.new: item type Series is not a movie or an episode; each of its episodes gets its own library.new"},
+		{"library.new", "Audio", true, "library.new: item type Audio is not a movie or an episode"},
+		{"PlaybackStart", "Season", false, "PlaybackStart: item type Season is not a movie or an episode"},
+	} {
+		if got := NotVideo(tc.event, tc.typ, tc.addition); got != tc.want {
+			t.Errorf("NotVideo(%q, %q, %v) = %q, want %q", tc.event, tc.typ, tc.addition, got, tc.want)
+		}
+	}
+}
