@@ -55,7 +55,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType})
+	db, err := openLocked(path, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("store: open %s: %w (is another keepwatch running with the same data_dir?)", path, ErrLocked)
@@ -71,6 +71,34 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: initialise %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openLocked opens path with bbolt and makes sure the file locked is still
+// the one at path. A restore renames a new file over the database while it
+// holds the old one's lock; a process that opened the old file meanwhile
+// would otherwise get its lock afterwards and run on an unlinked file,
+// writing where nobody will ever read.
+func openLocked(path string, opts *bolt.Options) (*bolt.DB, error) {
+	for range 3 {
+		// bbolt does not expose its file: the file at path before and after
+		// the open (the lock wait) being the same one means it is the file
+		// opened, since a rename only ever puts a new file there.
+		before, statErr := os.Stat(path)
+		db, err := bolt.Open(path, 0o600, opts)
+		if err != nil {
+			return nil, err
+		}
+		after, err := os.Stat(path)
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		if statErr != nil || os.SameFile(before, after) {
+			return db, nil // created by this open, or unchanged
+		}
+		_ = db.Close() // replaced while we waited: open what is there now
+	}
+	return nil, errors.New("the file was replaced while it was being opened, three times; try again")
 }
 
 // Path returns the database file's path.

@@ -279,3 +279,44 @@ func TestJournalAndRuns(t *testing.T) {
 		t.Errorf("runs %+v", runs)
 	}
 }
+
+// TestOpenFollowsARenamedDatabase: a process waiting for the lock while a
+// restore renames a new file over the database must end up on the new file,
+// not on the unlinked old one.
+func TestOpenFollowsARenamedDatabase(t *testing.T) {
+	old := open(t)
+	path := old.Path()
+	fresh := filepath.Join(filepath.Dir(path), "restored.db")
+	rs, err := Open(fresh, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Update(func(tx *Tx) error { return tx.PutMeta("marker", []byte("restored")) }); err != nil {
+		t.Fatal(err)
+	}
+	rs.Close()
+
+	opened := make(chan *Store, 1)
+	go func() {
+		s, err := Open(path, Options{NoSync: true, LockTimeout: 30 * time.Second})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- s
+	}()
+	time.Sleep(100 * time.Millisecond) // let it block on the old file's lock (ordering, not timing)
+	if err := os.Rename(fresh, path); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s := <-opened
+	if s == nil {
+		return
+	}
+	defer s.Close()
+	var got []byte
+	_ = s.View(func(tx *Tx) error { got = append(got, tx.Meta("marker")...); return nil })
+	if string(got) != "restored" {
+		t.Errorf("opened the replaced file: marker %q, want %q", got, "restored")
+	}
+}
