@@ -274,7 +274,9 @@ func (r *syncRig) recordWithGUID(guid string) uint64 {
 // backend.
 func (r *syncRig) journalHas(recordID uint64, kind, backend string) bool {
 	r.t.Helper()
-	var rec struct{ Journal []struct{ Kind, Backend string } }
+	var rec struct {
+		Journal []struct{ Kind, Backend string }
+	}
 	if r.api(http.MethodGet, fmt.Sprintf("/state/%d", recordID), nil, &rec) != http.StatusOK {
 		r.t.Fatalf("show record %d", recordID)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -76,6 +75,7 @@ func (b *syncBuffer) String() string {
 // process is a running keepwatch.
 type process struct {
 	cmd    *exec.Cmd
+	stdout *syncBuffer
 	stderr *syncBuffer
 	done   chan struct{}
 	err    error // Wait's result, once done is closed
@@ -83,10 +83,10 @@ type process struct {
 
 func start(t *testing.T, dir string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(keepwatchBinary(t), args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{cmd: exec.Command(keepwatchBinary(t), args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Dir = dir
 	p.cmd.Env = append(os.Environ(), envConfigPath+"=") // the test's own flags decide
-	p.cmd.Stdout = io.Discard
+	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -46,17 +46,22 @@ func newServeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			go func() {
-				// After the first signal, restore the default handling so a
-				// second Ctrl-C kills a shutdown that hangs.
-				<-ctx.Done()
-				stop()
-			}()
 			return serve(ctx, cfg, g)
 		}),
 	}
+}
+
+// signalContext ends at the first SIGINT or SIGTERM. After it the default
+// handling is back, so a second Ctrl-C kills a shutdown that hangs.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // loadServeConfig loads the config; a missing file means the defaults.
