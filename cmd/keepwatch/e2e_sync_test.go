@@ -415,9 +415,11 @@ func TestE2ESync(t *testing.T) {
 			return st.ViewCount > 0
 		})
 		t.Logf("library.new → write on Plex: %s", time.Since(start))
-		if !r.journalHas(recordID, "backend.write", "plex") {
-			t.Errorf("record %d: the write to Plex is not in its history", recordID)
-		}
+		// Plex shows the play as soon as the write lands; keepwatch journals
+		// it when the answer comes back, a moment later.
+		r.eventually(fmt.Sprintf("record %d: the write to Plex in its history", recordID), 10*time.Second, func() bool {
+			return r.journalHas(recordID, "backend.write", "plex")
+		})
 		var ds []struct{ Backend, Status, Reason string }
 		if r.api(http.MethodGet, "/webhooks/deliveries?backend=plex&limit=20", nil, &ds) != http.StatusOK {
 			t.Fatal("list deliveries")
