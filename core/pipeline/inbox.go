@@ -119,7 +119,10 @@ func (p *Pipeline) process(ctx context.Context, d *store.Delivery) error {
 	// the event came in on: one stateless observation per user with an
 	// account there, so each user's record can be linked to it.
 	var added []model.Observation
-	users := p.dir.UsersOn(b.Name)
+	var users []string
+	if len(res.Added) > 0 {
+		users = p.dir.UsersOn(b.Name)
+	}
 	for _, po := range res.Added {
 		if !b.libraryAllowed(po) {
 			excluded++

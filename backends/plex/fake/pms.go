@@ -472,6 +472,17 @@ func writeEmptyOK(w http.ResponseWriter) {
 // handleScrobble marks an item watched for the token's user: one more view and
 // lastViewedAt = the server's clock (it takes no date). PMS sends no webhook for it.
 func (s *Server) handleScrobble(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.markLeaves(w, r, rc, s.markWatched)
+}
+
+// handleUnscrobble clears viewCount, lastViewedAt and viewOffset for the token's user.
+func (s *Server) handleUnscrobble(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.markLeaves(w, r, rc, func(u *account, leaf int32, _ int64) { s.markUnwatched(u, leaf) })
+}
+
+// markLeaves is the shared shape of /:/scrobble and /:/unscrobble: the item
+// (or a show's or season's episodes) named by key, marked for the token's user.
+func (s *Server) markLeaves(w http.ResponseWriter, r *http.Request, rc *reqCtx, mark func(u *account, leaf int32, now int64)) {
 	if r.URL.Query().Get("identifier") == "" {
 		badRequest(w, "missing identifier (com.plexapp.plugins.library)")
 		return
@@ -483,25 +494,7 @@ func (s *Server) handleScrobble(w http.ResponseWriter, r *http.Request, rc *reqC
 	s.mu.Lock()
 	now := s.now().Unix()
 	for _, l := range s.leaves(idx) {
-		s.markWatched(rc.user, l, now)
-	}
-	s.mu.Unlock()
-	writeEmptyOK(w)
-}
-
-// handleUnscrobble clears viewCount, lastViewedAt and viewOffset for the token's user.
-func (s *Server) handleUnscrobble(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if r.URL.Query().Get("identifier") == "" {
-		badRequest(w, "missing identifier (com.plexapp.plugins.library)")
-		return
-	}
-	idx, ok := s.itemFromParams(w, r, "key")
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	for _, l := range s.leaves(idx) {
-		s.markUnwatched(rc.user, l)
+		mark(rc.user, l, now)
 	}
 	s.mu.Unlock()
 	writeEmptyOK(w)

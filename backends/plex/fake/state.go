@@ -135,24 +135,17 @@ func (s *Server) SetState(user, ratingKey string, st State) error {
 // (which always uses the server's clock) it takes a date, for test setup. A show or
 // season marks all its episodes.
 func (s *Server) MarkWatched(user, ratingKey string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, err := s.findUser(user)
-	if err != nil {
-		return err
-	}
-	idx, ok := s.lookup(ratingKey)
-	if !ok {
-		return fmt.Errorf("plex fake: no item with ratingKey %q", ratingKey)
-	}
-	for _, l := range s.leaves(idx) {
-		s.markWatched(u, l, at.Unix())
-	}
-	return nil
+	return s.eachLeaf(user, ratingKey, func(u *account, l int32) { s.markWatched(u, l, at.Unix()) })
 }
 
 // MarkUnwatched clears user's state of an item (and of a show's or season's episodes).
 func (s *Server) MarkUnwatched(user, ratingKey string) error {
+	return s.eachLeaf(user, ratingKey, s.markUnwatched)
+}
+
+// eachLeaf calls f under the lock for user and every playable item under
+// ratingKey (the item itself, or a show's or season's episodes).
+func (s *Server) eachLeaf(user, ratingKey string, f func(u *account, leaf int32)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, err := s.findUser(user)
@@ -164,7 +157,7 @@ func (s *Server) MarkUnwatched(user, ratingKey string) error {
 		return fmt.Errorf("plex fake: no item with ratingKey %q", ratingKey)
 	}
 	for _, l := range s.leaves(idx) {
-		s.markUnwatched(u, l)
+		f(u, l)
 	}
 	return nil
 }

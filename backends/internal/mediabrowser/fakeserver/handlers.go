@@ -342,34 +342,21 @@ func (c *reqCtx) parseDatePlayed() (*time.Time, bool) {
 	return nil, false
 }
 
-func (c *reqCtx) markPlayed() {
-	u, ok := c.actingUser(c.userParam(), true)
-	if !ok {
-		return
-	}
-	date, ok := c.parseDatePlayed()
-	if !ok {
-		return
-	}
-	s := c.s
-	s.mu.Lock()
-	r, ok := c.resolveItem()
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	d := s.markPlayed(u, r.idx, date)
-	b := s.userDataBody(r, u, d)
-	ev := s.toggleEvent(u, r, d, true)
-	s.mu.Unlock()
-	s.hooks.send(ev...)
-	c.json(http.StatusOK, b)
-}
+func (c *reqCtx) markPlayed()   { c.togglePlayed(true) }
+func (c *reqCtx) markUnplayed() { c.togglePlayed(false) }
 
-func (c *reqCtx) markUnplayed() {
+// togglePlayed is MarkPlayedItem / MarkUnplayedItem: the same route shape,
+// a datePlayed only when marking played, a TogglePlayed event either way.
+func (c *reqCtx) togglePlayed(played bool) {
 	u, ok := c.actingUser(c.userParam(), true)
 	if !ok {
 		return
+	}
+	var date *time.Time
+	if played {
+		if date, ok = c.parseDatePlayed(); !ok {
+			return
+		}
 	}
 	s := c.s
 	s.mu.Lock()
@@ -378,9 +365,14 @@ func (c *reqCtx) markUnplayed() {
 		s.mu.Unlock()
 		return
 	}
-	d := s.markUnplayed(u, r.idx)
+	var d userData
+	if played {
+		d = s.markPlayed(u, r.idx, date)
+	} else {
+		d = s.markUnplayed(u, r.idx)
+	}
 	b := s.userDataBody(r, u, d)
-	ev := s.toggleEvent(u, r, d, false)
+	ev := s.toggleEvent(u, r, d, played)
 	s.mu.Unlock()
 	s.hooks.send(ev...)
 	c.json(http.StatusOK, b)

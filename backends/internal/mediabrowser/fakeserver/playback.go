@@ -294,65 +294,57 @@ func (c *reqCtx) checkInDone() {
 	c.writeStatus(http.StatusNoContent)
 }
 
-func (c *reqCtx) reportStart() {
+// checkIn runs one playback check-in: apply changes the request's session
+// under the server lock and returns the webhook events, sent after it.
+func (c *reqCtx) checkIn(apply func(ss *session, ci checkIn, idx int32) []hookEvent) {
 	ci, idx, ok := c.checkInBody()
 	if !ok {
 		return
 	}
 	s := c.s
 	s.mu.Lock()
-	ss := c.sessionFor()
-	var pos int64
-	if ci.PositionTicks != nil {
-		pos = *ci.PositionTicks
-	}
-	evs := s.sessionStart(ss, idx, pos, ci.IsPaused)
+	evs := apply(c.sessionFor(), ci, idx)
 	s.mu.Unlock()
 	s.hooks.send(evs...)
 	c.checkInDone()
+}
+
+func (c *reqCtx) reportStart() {
+	c.checkIn(func(ss *session, ci checkIn, idx int32) []hookEvent {
+		var pos int64
+		if ci.PositionTicks != nil {
+			pos = *ci.PositionTicks
+		}
+		return c.s.sessionStart(ss, idx, pos, ci.IsPaused)
+	})
 }
 
 func (c *reqCtx) reportProgress() {
-	ci, idx, ok := c.checkInBody()
-	if !ok {
-		return
-	}
-	s := c.s
-	s.mu.Lock()
-	ss := c.sessionFor()
-	var evs []hookEvent
-	if ss.item != idx {
-		evs = s.sessionStart(ss, idx, 0, false)
-	}
-	if ci.PositionTicks != nil {
-		ev := ""
-		if ci.IsPaused != ss.paused {
-			ev = map[bool]string{true: "playback.pause", false: "playback.unpause"}[ci.IsPaused]
+	c.checkIn(func(ss *session, ci checkIn, idx int32) []hookEvent {
+		var evs []hookEvent
+		if ss.item != idx {
+			evs = c.s.sessionStart(ss, idx, 0, false)
 		}
-		evs = append(evs, s.sessionProgress(ss, *ci.PositionTicks, ci.IsPaused, ev)...)
-	}
-	s.mu.Unlock()
-	s.hooks.send(evs...)
-	c.checkInDone()
+		if ci.PositionTicks != nil {
+			ev := ""
+			if ci.IsPaused != ss.paused {
+				ev = map[bool]string{true: "playback.pause", false: "playback.unpause"}[ci.IsPaused]
+			}
+			evs = append(evs, c.s.sessionProgress(ss, *ci.PositionTicks, ci.IsPaused, ev)...)
+		}
+		return evs
+	})
 }
 
 func (c *reqCtx) reportStopped() {
-	ci, idx, ok := c.checkInBody()
-	if !ok {
-		return
-	}
-	s := c.s
-	s.mu.Lock()
-	ss := c.sessionFor()
-	var evs []hookEvent
-	if ss.item != idx {
-		evs = s.sessionStart(ss, idx, 0, false)
-	}
-	_, stopEvs := s.sessionStop(ss, ci.PositionTicks)
-	evs = append(evs, stopEvs...)
-	s.mu.Unlock()
-	s.hooks.send(evs...)
-	c.checkInDone()
+	c.checkIn(func(ss *session, ci checkIn, idx int32) []hookEvent {
+		var evs []hookEvent
+		if ss.item != idx {
+			evs = c.s.sessionStart(ss, idx, 0, false)
+		}
+		_, stopEvs := c.s.sessionStop(ss, ci.PositionTicks)
+		return append(evs, stopEvs...)
+	})
 }
 
 // listSessions is GET /Sessions: administrators see every session, users their own.
