@@ -21,6 +21,7 @@ import (
 	"github.com/keepwatch/keepwatch/core/pipeline"
 	"github.com/keepwatch/keepwatch/core/store"
 	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/host"
 	"github.com/keepwatch/keepwatch/tasks"
 )
 
@@ -85,6 +86,9 @@ type Deps struct {
 	Store    Store
 	Tasks    Tasks
 	Health   Checker // nil: GET /health reports ok with no checks
+	// Plugins answers the state of every backend's plugin process (nil:
+	// backends are listed without it).
+	Plugins func() []host.Status
 	// PublicURL is how media servers reach keepwatch (server.public_url);
 	// webhook URLs are built from it. When empty, the URL the API was
 	// called on is used.

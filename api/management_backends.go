@@ -9,24 +9,56 @@ import (
 
 	"github.com/keepwatch/keepwatch/core/pipeline"
 	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/host"
 )
 
 // backendTestTimeout bounds POST /backends/{name}/test.
 const backendTestTimeout = 30 * time.Second
 
-// status returns a backend's status with lists that encode as [] rather
-// than null.
-func status(s pipeline.Status) pipeline.Status {
+// Backend is what keepwatch knows of one backend: its server, as last
+// checked, and the plugin process that talks to it.
+type Backend struct {
+	pipeline.Status
+	Plugin *Plugin `json:"plugin,omitempty"`
+}
+
+// Plugin is the supervised plugin process of one backend (see plugins/host):
+// its state, how often it was restarted and why it last failed.
+type Plugin struct {
+	State     host.State  `json:"state"`
+	Since     time.Time   `json:"since"`
+	Source    host.Source `json:"source"`
+	Path      string      `json:"path"`
+	Protocol  int         `json:"protocol,omitempty"`
+	PID       int         `json:"pid,omitempty"`
+	Restarts  int         `json:"restarts"`
+	LastError string      `json:"last_error,omitempty"`
+}
+
+// backend returns a backend's status with lists that encode as [] rather
+// than null, and its plugin's state when the daemon supervises one.
+func (m *Management) backend(s pipeline.Status) Backend {
 	if s.Capabilities == nil {
 		s.Capabilities = []plugins.Capability{}
 	}
-	return s
+	out := Backend{Status: s}
+	if m.deps.Plugins == nil {
+		return out
+	}
+	for _, p := range m.deps.Plugins() {
+		if p.Name == s.Name {
+			out.Plugin = &Plugin{State: p.State, Since: p.Since, Source: p.Source, Path: p.Path, Protocol: p.Protocol,
+				PID: p.PID, Restarts: p.Restarts, LastError: p.LastError}
+			break
+		}
+	}
+	return out
 }
 
 func (m *Management) listBackends(w http.ResponseWriter, r *http.Request) error {
-	out := make([]pipeline.Status, 0)
+	out := make([]Backend, 0)
 	for _, b := range m.deps.Backends.Backends() {
-		out = append(out, status(b.Status()))
+		out = append(out, m.backend(b.Status()))
 	}
 	return ok(w, r, out)
 }
@@ -38,7 +70,7 @@ func (m *Management) testBackend(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), backendTestTimeout)
 	defer cancel()
-	return ok(w, r, status(b.Check(ctx)))
+	return ok(w, r, m.backend(b.Check(ctx)))
 }
 
 // Account is one account a backend listed, with the user it is mapped to

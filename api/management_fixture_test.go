@@ -15,6 +15,7 @@ import (
 	"github.com/keepwatch/keepwatch/core/pipeline"
 	"github.com/keepwatch/keepwatch/core/store"
 	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/host"
 	"github.com/keepwatch/keepwatch/tasks"
 )
 
@@ -71,6 +72,17 @@ func newFakeBackends() *fakeBackends {
 	}, false)
 	dir.Rebuild(accounts)
 	return &fakeBackends{list: []*pipeline.Backend{jelly, plex}, accounts: accounts, dir: dir}
+}
+
+// fakePlugins is the host's view: jelly's plugin keeps dying, plex-home's
+// answers.
+func fakePlugins() []host.Status {
+	return []host.Status{
+		{Name: "jelly", Type: "jellyfin", Source: host.SourceBuiltin, Path: "/usr/bin/keepwatch", State: host.StateRestarting,
+			Since: t0.Add(-time.Minute), Restarts: 3, LastError: "plugin process exited: exit status 2"},
+		{Name: "plex-home", Type: "plex", Source: host.SourceBuiltin, Path: "/usr/bin/keepwatch", State: host.StateReady,
+			Since: t0.Add(-time.Hour), Protocol: 1, PID: 4242},
+	}
 }
 
 func (f *fakeBackends) Backends() []*pipeline.Backend { return f.list }
@@ -174,7 +186,7 @@ func newMgmtFixture(t *testing.T) *mgmtFixture {
 	f := &mgmtFixture{st: st, tasks: &fakeTasks{}, router: mux.NewRouter()}
 	NewManagement(Deps{
 		Backends: newFakeBackends(), Engine: &fakeEngine{st: st}, Store: st, Tasks: f.tasks, Health: health,
-		PublicURL: "http://keepwatch.lan:8686", Now: func() time.Time { return t0 },
+		Plugins: fakePlugins, PublicURL: "http://keepwatch.lan:8686", Now: func() time.Time { return t0 },
 	}, testKey, zerolog.Nop()).Register(f.router)
 	return f
 }

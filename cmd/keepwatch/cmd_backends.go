@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keepwatch/keepwatch/api"
-	"github.com/keepwatch/keepwatch/core/pipeline"
+	"github.com/keepwatch/keepwatch/plugins/host"
 )
 
 func init() {
@@ -23,11 +23,11 @@ func newBackendsCmd(g *globals) *cobra.Command {
 	r := newRemote(g, cmd)
 
 	list := getCmd(r, "list", "List backends and whether their servers answer", cobra.NoArgs, fixed("/backends"),
-		func(w io.Writer, bs []pipeline.Status) error {
-			row(w, "NAME", "TYPE", "IMPORT", "EXPORT", "REACHABLE", "SERVER", "VERSION", "CHECKED", "DETAIL")
+		func(w io.Writer, bs []api.Backend) error {
+			row(w, "NAME", "TYPE", "PLUGIN", "IMPORT", "EXPORT", "REACHABLE", "SERVER", "VERSION", "CHECKED", "DETAIL")
 			for _, b := range bs {
-				row(w, b.Name, b.Type, yesNo(b.Import), yesNo(b.Export), yesNo(b.Reachable), orDash(b.ServerName),
-					orDash(b.ServerVer), showTime(b.CheckedAt), orDash(b.Detail))
+				row(w, b.Name, b.Type, pluginState(b.Plugin), yesNo(b.Import), yesNo(b.Export), yesNo(b.Reachable), orDash(b.ServerName),
+					orDash(b.ServerVer), showTime(b.CheckedAt), orDash(detail(b)))
 			}
 			return nil
 		})
@@ -40,7 +40,7 @@ func newBackendsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var st pipeline.Status
+			var st api.Backend
 			raw, err := c.do(cmd.Context(), http.MethodPost, "/backends/"+url.PathEscape(args[0])+"/test", nil, nil, &st)
 			if err != nil {
 				return err
@@ -68,6 +68,27 @@ func newBackendsCmd(g *globals) *cobra.Command {
 		})
 	cmd.AddCommand(list, test, accounts)
 	return cmd
+}
+
+// pluginState shows a plugin's state, with its restarts when there were any.
+func pluginState(p *api.Plugin) string {
+	switch {
+	case p == nil:
+		return "-"
+	case p.Restarts > 0:
+		return fmt.Sprintf("%s (%d restarts)", p.State, p.Restarts)
+	default:
+		return string(p.State)
+	}
+}
+
+// detail says what is wrong with a backend: its plugin's last error while
+// the plugin is not ready, else what the server check said.
+func detail(b api.Backend) string {
+	if b.Plugin != nil && b.Plugin.State != host.StateReady && b.Plugin.LastError != "" {
+		return "plugin: " + b.Plugin.LastError
+	}
+	return b.Detail
 }
 
 func newUsersCmd(g *globals) *cobra.Command {

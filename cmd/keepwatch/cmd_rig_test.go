@@ -21,6 +21,7 @@ import (
 	"github.com/keepwatch/keepwatch/core/pipeline"
 	"github.com/keepwatch/keepwatch/core/store"
 	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/host"
 	"github.com/keepwatch/keepwatch/tasks"
 )
 
@@ -130,7 +131,15 @@ func newCLIRig(t *testing.T) *cliRig {
 	health := api.NewHealth(time.Second)
 	health.AddCheck("store", func(context.Context) error { return st.Check() })
 	router := mux.NewRouter()
-	api.NewManagement(api.Deps{Backends: p, Engine: eng, Store: st, Tasks: sched, Health: health,
+	// jelly's plugin keeps dying: its last error is what `backends list`
+	// shows, not the server check's.
+	plugs := func() []host.Status {
+		return []host.Status{
+			{Name: "jelly", State: host.StateRestarting, Restarts: 2, LastError: "plugin process exited: exit status 2"},
+			{Name: "plex-home", State: host.StateReady, PID: 4242},
+		}
+	}
+	api.NewManagement(api.Deps{Backends: p, Engine: eng, Store: st, Tasks: sched, Health: health, Plugins: plugs,
 		PublicURL: "http://keepwatch.lan:8686", Now: func() time.Time { return rigNow }}, rigKey, zerolog.Nop()).Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(func() {

@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keepwatch/keepwatch/api"
 	jellyfake "github.com/keepwatch/keepwatch/backends/jellyfin/fake"
 	plexfake "github.com/keepwatch/keepwatch/backends/plex/fake"
+	"github.com/keepwatch/keepwatch/plugins"
+	"github.com/keepwatch/keepwatch/plugins/host"
 )
 
 // forwarder relays the Jellyfin fake's webhooks to keepwatch once the URL
@@ -318,6 +321,21 @@ func TestE2ESync(t *testing.T) {
 		for i := 2; i < 6; i++ {
 			if r.plexWatched(i) || r.jellyWatched(i) {
 				t.Errorf("movie %d became watched without a play", i)
+			}
+		}
+	})
+
+	t.Run("backends list shows each backend's plugin process", func(t *testing.T) {
+		var bs []api.Backend
+		if code := r.api(http.MethodGet, "/backends", nil, &bs); code != http.StatusOK {
+			t.Fatalf("GET /backends: %d", code)
+		}
+		if len(bs) != 2 {
+			t.Fatalf("GET /backends: %d backends, want plex and jelly", len(bs))
+		}
+		for _, b := range bs {
+			if b.Plugin == nil || b.Plugin.State != host.StateReady || b.Plugin.Source != host.SourceBuiltin || b.Plugin.PID <= 0 || b.Plugin.Protocol != plugins.ProtocolVersion {
+				t.Errorf("%s: plugin %+v, want a ready built-in process with a pid and protocol %d", b.Name, b.Plugin, plugins.ProtocolVersion)
 			}
 		}
 	})

@@ -126,7 +126,9 @@ func TestUsageErrors(t *testing.T) {
 
 func TestServeInvalidConfigExits2(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keepwatch.yaml")
-	bad := "server:\n  listen: \":8686\"\nbackends:\n  - name: plex\n    type: plexx\n    url: http://plex:32400\n    token: SECRET-token\nsync:\n  watched_percent: 0\n"
+	bad := "server:\n  listen: \":8686\"\nbackends:\n  - name: plex\n    type: plexx\n    url: http://plex:32400\n    token: SECRET-token\n" +
+		"  - name: tautulli\n    type: tautulli\n    url: http://tautulli:8181\n    token: SECRET-key\n    export: true\n" +
+		"sync:\n  watched_percent: 0\n"
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +138,9 @@ func TestServeInvalidConfigExits2(t *testing.T) {
 	}
 	for _, want := range []string{
 		path + `:5: backends[0].type: unknown type "plexx" (known: plex, jellyfin, emby, tautulli)`,
-		path + ":9: sync.watched_percent: 0 is out of range",
-		"invalid configuration (2 problems)",
+		path + ":12: backends[1].export: Tautulli cannot be written to: it only reports plays (set export: false)",
+		path + ":14: sync.watched_percent: 0 is out of range",
+		"invalid configuration (3 problems)",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)

@@ -199,7 +199,7 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 	router.Handle("/metrics", metrics.Handler())
 	api.NewWebhooks(api.WebhookOptions{Store: st, Received: pipe.KickInbox, InvalidToken: metrics.InvalidToken,
 		MaxBytes: int64(cfg.Server.WebhookMaxBytes), Logger: g.log}).Register(router)
-	api.NewManagement(api.Deps{Backends: pipe, Engine: eng, Store: st, Tasks: sched, Health: health,
+	api.NewManagement(api.Deps{Backends: pipe, Engine: eng, Store: st, Tasks: sched, Health: health, Plugins: h.Statuses,
 		PublicURL: cfg.Server.PublicURL}, key, g.log).Register(router)
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
