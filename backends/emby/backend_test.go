@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/keepwatch/keepwatch/backends/emby/fake"
 	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/fakeserver/openapicheck"
 	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/fakeservertest"
@@ -54,11 +56,11 @@ func TestConformance(t *testing.T) {
 // TestEmbyWire checks what is Emby's own on the wire, against the fake and Emby's OpenAPI
 // document: the /emby prefix, the /Users/{UserId}/... routes, DatePlayed as yyyyMMddHHmmss,
 // list Fields asking for UserDataLastPlayedDate (4.8 drops it otherwise), and a delta
-// import that reads the changes, not the library.
+// import that reads the changes, not the library nor its resumable set.
 func TestEmbyWire(t *testing.T) {
 	clock := fakeservertest.NewClock(time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC))
 	o := library("")
-	o.Movies, o.Series, o.SeasonsPerSeries, o.EpisodesPerSeason, o.ResumeFraction, o.Now = 1500, 10, 3, 20, 0, clock.Now
+	o.Movies, o.Series, o.SeasonsPerSeries, o.EpisodesPerSeason, o.ResumeFraction, o.Now = 1500, 10, 3, 20, 0.1, clock.Now
 	s, ts := fake.Start(t, o)
 	b := New(plugins.Env{}).(*Backend)
 	ctx := context.Background()
@@ -108,18 +110,31 @@ func TestEmbyWire(t *testing.T) {
 	if ud, _ := s.UserData("carol", s.MovieID(7)); !ud.Played || !ud.LastPlayedDate.Equal(at) {
 		t.Errorf("marked played: %+v", ud)
 	}
+	// A progress change made by playing (LastPlayedDate moves at the start). Our own progress
+	// write above (POST UserData) does not move it, so the delta does not see it again.
+	watching := s.MovieID(11)
+	_ = s.SetUserData("carol", watching, fake.UserData{})
+	p, err := s.StartPlayback("carol", watching, fake.PlaybackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Stop(20 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	s.ResetStats()
-	var delta []string
+	delta := map[string]bool{}
 	if err := b.Import(ctx, plugins.ImportRequest{AccountID: carol, Since: since}, func(p []plugins.Observation) error {
 		for _, o := range p {
-			delta = append(delta, o.ItemID)
+			delta[o.ItemID] = true
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(delta) != 3 || s.ItemsReturned() > 50 {
-		t.Errorf("delta import: items %v, %d items read", delta, s.ItemsReturned())
+	t.Logf("delta import: %d items read in %d requests (library: %d items)", s.ItemsReturned(), s.RequestCount(), s.ItemCount())
+	want := map[string]bool{s.MovieID(7): true, s.EpisodeID(3, 2, 1): true, watching: true}
+	if diff := cmp.Diff(want, delta); diff != "" || s.ItemsReturned() > 50 {
+		t.Errorf("delta import: %d items read; items (-want +got):\n%s", s.ItemsReturned(), diff)
 	}
 
 	reqs := s.Requests()
@@ -233,4 +248,38 @@ func TestLibraryNewThroughFake(t *testing.T) {
 			fakeservertest.CheckAdditions(t, s, sink, ParseWebhook, "library.new")
 		})
 	}
+}
+
+// configured builds a backend configured for the fake, in process.
+func configured(t *testing.T, s *fake.Server, url string) *Backend {
+	t.Helper()
+	b := New(plugins.Env{}).(*Backend)
+	if err := b.Configure(context.Background(), plugins.Config{Name: "emby-home", Type: Type, URL: url, Token: s.APIKey()}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestImportLibraries(t *testing.T) {
+	s, ts := fake.Start(t, library(""))
+	fakeservertest.CheckLibraryFilter(t, s, configured(t, s, ts.URL), s.UserID("carol"))
+}
+
+// TestApplyFailures: Emby's routes answering 429 and 503 are retried, and a token Emby
+// refuses (401 "Access token is invalid or expired.") gives a clear authentication error.
+func TestApplyFailures(t *testing.T) {
+	s, ts := fake.Start(t, library(""))
+	w := plugins.Write{AccountID: s.UserID("carol"), ItemID: s.MovieID(1), Kind: plugins.WriteUnwatched}
+	t.Run("retries 429 and 503", func(t *testing.T) {
+		if err := s.SetUserData("carol", w.ItemID, fake.UserData{Played: true}); err != nil {
+			t.Fatal(err)
+		}
+		fakeservertest.CheckRetried(t, s, configured(t, s, ts.URL), w, "GET /Users/{UserId}/Items/{Id}", "DELETE /Users/{UserId}/PlayedItems/{Id}")
+		if ud, _ := s.UserData("carol", w.ItemID); ud.Played {
+			t.Errorf("still played after the write: %+v", ud)
+		}
+	})
+	t.Run("bad token fails clearly", func(t *testing.T) {
+		fakeservertest.CheckBadToken(t, New(plugins.Env{}).(*Backend), plugins.Config{Name: "emby-home", URL: ts.URL, Token: "not-the-api-key"}, w)
+	})
 }

@@ -1,8 +1,10 @@
 package emby
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/client"
 	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/mbbackend"
@@ -27,18 +29,27 @@ type hook struct {
 	Server *struct {
 		ID string `json:"Id"`
 	}
-	Item *struct {
-		client.Item
-		Played *bool // WatchState reads it on item.markplayed bodies "if present"
-	}
+	// Item is a BaseItemDto, which has no Played of its own: whether an item.markplayed /
+	// item.markunplayed marked it played is the event's name (wire-formats §4.1; a
+	// third-party test body with "Played" beside the item's fields says no more), and
+	// Item.UserData, when sent, gives the play date and count.
+	Item         *client.Item
 	PlaybackInfo *struct {
 		PlayedToCompletion *bool
 		PositionTicks      *int64
 	}
 }
 
+// testEvent is the "Send test notification" button's event.
+const testEvent = "system.notificationtest"
+
 // ParseWebhook turns a native webhook delivery into observations or an addition.
 func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
+	if len(bytes.TrimSpace(req.Body)) == 0 && strings.HasPrefix(req.Headers.Get("User-Agent"), "Emby Server/") {
+		// Before 4.9.0.37 the test notification carried no data (wire-formats §4.1). An empty
+		// body from anything else stays garbage.
+		return plugins.WebhookResult{Event: testEvent, Ignored: "an empty body from " + req.Headers.Get("User-Agent") + ": a test notification (servers before 4.9.0.37 send it without data)"}, nil
+	}
 	h, err := decode(req)
 	if err != nil {
 		return plugins.WebhookResult{}, err
@@ -52,8 +63,8 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	}
 	switch h.Event {
 	case "playback.start", "playback.pause", "playback.unpause", "playback.stop", "item.markplayed", "item.markunplayed", "library.new":
-	case "system.notificationtest":
-		res.Ignored = "system.notificationtest: a test notification"
+	case testEvent:
+		res.Ignored = testEvent + ": a test notification"
 		return res, nil
 	default:
 		res.Ignored = h.Event + ": not a play-state event"
@@ -62,7 +73,7 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	if h.Item == nil || h.Item.ID == "" {
 		return plugins.WebhookResult{}, plugins.Reject("%s without Item.Id", h.Event)
 	}
-	it := &h.Item.Item
+	it := h.Item
 	kind, ok := mbbackend.Kind(it.Type)
 	if !ok {
 		res.Ignored = mbhook.NotVideo(h.Event, it.Type, h.Event == "library.new")
@@ -91,12 +102,10 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 	case "playback.stop":
 		// On auto-play-next the Session can be stale; PlaybackInfo is what to trust.
 		if pi := h.PlaybackInfo; pi != nil && pi.PlayedToCompletion != nil && *pi.PlayedToCompletion {
-			s.WatchedKnown, s.Watched, s.PlayedAt = true, true, s.EventAt
-			s.ProgressKnown, s.Progress = true, 0
+			mbhook.Completed(s)
 		}
 	case "item.markplayed":
-		s.WatchedKnown, s.Watched, s.PlayedAt = true, true, s.EventAt
-		s.ProgressKnown, s.Progress = true, 0
+		mbhook.Completed(s)
 		if ud := it.UserData; ud != nil {
 			if !ud.LastPlayedDate.IsZero() {
 				s.PlayedAt = ud.LastPlayedDate.Time

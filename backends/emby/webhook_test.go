@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,9 @@ func TestWebhookEvents(t *testing.T) {
 			plugins.State{WatchedKnown: true, Watched: true, PlayedAt: date("2024-04-30T10:00:00Z"), ProgressKnown: true, PlayCount: 3, EventAt: at}},
 		{"mark unplayed", `{"Event":"item.markunplayed",` + head + `}}`,
 			plugins.State{WatchedKnown: true, ProgressKnown: true, EventAt: at}},
+		// BaseItemDto has no Played: the event names the state, whatever such a key says.
+		{"mark unplayed, a Played key beside the item", `{"Event":"item.markunplayed",` + head + `,"Played":true}}`,
+			plugins.State{WatchedKnown: true, ProgressKnown: true, EventAt: at}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,6 +204,48 @@ func TestWebhookEvents(t *testing.T) {
 		t.Run("rejected/"+name, func(t *testing.T) {
 			if _, err := ParseWebhook(req); !errors.Is(err, plugins.ErrRejected) {
 				t.Errorf("got %v, want a rejection", err)
+			}
+		})
+	}
+}
+
+// TestEmptyTestNotification: before 4.9.0.37 "Send test notification" posted no data, so an
+// empty body from Emby is that test, accepted and ignored; from anything else it is garbage.
+func TestEmptyTestNotification(t *testing.T) {
+	for name, tc := range map[string]struct {
+		agent, contentType, body string
+		accepted                 bool
+	}{
+		"from emby":                 {"Emby Server/4.8.11.0", "application/json; charset=utf-8", "", true},
+		"from emby, blank":          {"Emby Server/4.7.13.0", "", " \r\n", true},
+		"from emby, multipart type": {"Emby Server/4.8.11.0", "multipart/form-data; boundary=b", "", true},
+		"without a user agent":      {"", "application/json", "", false},
+		"from another sender":       {"curl/8.5.0", "application/json", "", false},
+		"from jellyfin":             {"Jellyfin-Server/10.11.0", "text/plain", "", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.agent != "" {
+				h.Set("User-Agent", tc.agent)
+			}
+			if tc.contentType != "" {
+				h.Set("Content-Type", tc.contentType)
+			}
+			got, err := ParseWebhook(plugins.WebhookRequest{Method: http.MethodPost, Headers: h, Body: []byte(tc.body)})
+			if !tc.accepted {
+				if !errors.Is(err, plugins.ErrRejected) {
+					t.Errorf("got %+v, %v; want a rejection", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Event != "system.notificationtest" || !strings.Contains(got.Ignored, "test notification") || len(got.Observations)+len(got.Added) > 0 {
+				t.Errorf("got %+v; want the test notification, ignored", got)
+			}
+			if err := plugins.CheckWebhookResult(got); err != nil {
+				t.Error(err)
 			}
 		})
 	}

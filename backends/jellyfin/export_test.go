@@ -2,14 +2,13 @@ package jellyfin
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/keepwatch/keepwatch/backends/internal/httpx"
 	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/client"
+	"github.com/keepwatch/keepwatch/backends/internal/mediabrowser/fakeservertest"
 	"github.com/keepwatch/keepwatch/backends/jellyfin/fake"
 	"github.com/keepwatch/keepwatch/plugins"
 )
@@ -128,12 +127,7 @@ func TestApplyFailures(t *testing.T) {
 	_ = s.SetUserData("alice", w.ItemID, fake.UserData{Played: true})
 
 	t.Run("retries 429 and 503", func(t *testing.T) {
-		b := configured(t, s, ts, nil)
-		s.InjectFault(fake.Fault{Route: "DELETE /UserPlayedItems/{itemId}", Status: 429, Header: http.Header{"Retry-After": {"0"}}, Times: 1})
-		s.InjectFault(fake.Fault{Route: "GET /Items/{itemId}", Status: 503, Times: 1})
-		if out := apply(t, b, w); out[0].Status != plugins.OutcomeOK {
-			t.Errorf("outcome %+v, want ok after retries", out[0])
-		}
+		fakeservertest.CheckRetried(t, s, configured(t, s, ts, nil), w, "GET /Items/{itemId}", "DELETE /UserPlayedItems/{itemId}")
 	})
 	t.Run("5xx that lasts fails for later", func(t *testing.T) {
 		b := configured(t, s, ts, map[string]string{"retries": "1"})
@@ -155,19 +149,7 @@ func TestApplyFailures(t *testing.T) {
 		}
 	})
 	t.Run("bad token fails the batch clearly", func(t *testing.T) {
-		b := New(plugins.Env{}).(*Backend)
-		if err := b.Configure(context.Background(), plugins.Config{Name: "jelly", URL: ts.URL, Token: "wrong"}); err != nil {
-			t.Fatal(err)
-		}
-		_, err := b.Apply(context.Background(), []plugins.Write{w})
-		var ae *httpx.AuthError
-		if !errors.As(err, &ae) || !strings.Contains(err.Error(), "jelly") || strings.Contains(err.Error(), "wrong") {
-			t.Errorf("Apply with a bad token: %v, want an authentication error naming the backend, without the token", err)
-		}
-		h, err := b.CheckHealth(context.Background())
-		if err != nil || h.Reachable || !strings.Contains(h.Detail, "authentication failed") {
-			t.Errorf("health with a bad token: %+v, %v", h, err)
-		}
+		fakeservertest.CheckBadToken(t, New(plugins.Env{}).(*Backend), plugins.Config{Name: "jelly", URL: ts.URL, Token: "not-the-api-key"}, w)
 	})
 }
 

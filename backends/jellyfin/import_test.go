@@ -94,46 +94,50 @@ func TestImportFull(t *testing.T) {
 
 func TestImportLibraries(t *testing.T) {
 	s, ts := fake.Start(t, smallLibrary(""))
-	b := configured(t, s, ts, nil)
-	alice := s.UserID("alice")
-	count := func(f plugins.LibraryFilter) map[plugins.ItemKind]int {
-		n := map[plugins.ItemKind]int{}
-		for _, o := range importAll(t, b, plugins.ImportRequest{AccountID: alice, Libraries: f}) {
-			n[o.Kind]++
-		}
-		return n
-	}
-	for name, tc := range map[string]struct {
-		f    plugins.LibraryFilter
-		want map[plugins.ItemKind]int
-	}{
-		"all":                {plugins.LibraryFilter{}, map[plugins.ItemKind]int{plugins.KindMovie: 6, plugins.KindEpisode: 12}},
-		"include by name":    {plugins.LibraryFilter{Include: []string{"movies"}}, map[plugins.ItemKind]int{plugins.KindMovie: 6}},
-		"include by id":      {plugins.LibraryFilter{Include: []string{s.LibraryID("tvshows")}}, map[plugins.ItemKind]int{plugins.KindEpisode: 12}},
-		"exclude wins":       {plugins.LibraryFilter{Include: []string{"Movies", "Shows"}, Exclude: []string{"Shows"}}, map[plugins.ItemKind]int{plugins.KindMovie: 6}},
-		"music never counts": {plugins.LibraryFilter{Include: []string{"Music"}}, map[plugins.ItemKind]int{}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, count(tc.f)); diff != "" {
-				t.Errorf("kinds imported (-want +got):\n%s", diff)
-			}
-		})
-	}
+	fakeservertest.CheckLibraryFilter(t, s, configured(t, s, ts, nil), s.UserID("alice"))
 }
 
-// TestDeltaImportReadsWhatChanged: after 10 plays and 3 progress changes in a 4,000-item
-// library, a delta import finds exactly those items and reads a few dozen items, not the
-// library (the fake counts the items its answers carried).
+// TestDeltaImportReadsWhatChanged: after 10 plays and 5 progress changes in a 4,000-item
+// library where a tenth of the items are resumable, a delta import finds exactly those items
+// and reads a few dozen items, not the library nor its resumable set (the fake counts the
+// items its answers carried). Two of the sessions started before since: a paused one that
+// stopped part-way after it, and one that played to the end after it.
 func TestDeltaImportReadsWhatChanged(t *testing.T) {
 	clock := fakeservertest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	s, ts := fake.Start(t, fake.Options{Seed: 3, Movies: 2000, Series: 20, SeasonsPerSeries: 4, EpisodesPerSeason: 24,
-		PlayedFraction: 0.3, Users: []fake.User{{Name: "admin", Admin: true}, {Name: "alice"}}, Now: clock.Now})
+		PlayedFraction: 0.3, ResumeFraction: 0.1, Users: []fake.User{{Name: "admin", Admin: true}, {Name: "alice"}}, Now: clock.Now})
 	b := configured(t, s, ts, nil)
 	alice := s.UserID("alice")
+	changed := map[string]bool{}
+	unplayed := func(i int) string {
+		id := s.MovieID(i)
+		if err := s.SetUserData("alice", id, fake.UserData{}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// Sessions that span since: LastPlayedDate moves when playback starts, not when it stops.
+	paused, finished := unplayed(1700), unplayed(1701)
+	early := make([]*fake.Playback, 2)
+	for i, id := range []string{paused, finished} {
+		p, err := s.StartPlayback("alice", id, fake.PlaybackOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		early[i] = p
+		changed[id] = true
+	}
+	clock.Advance(2 * time.Hour)
 	since := clock.Now()
 	clock.Advance(time.Hour)
+	if _, err := early[0].Stop(20 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	movie, _ := s.Item(finished)
+	if _, err := early[1].Stop(movie.RunTime); err != nil {
+		t.Fatal(err)
+	}
 
-	changed := map[string]bool{}
 	for i := 0; i < 10; i++ {
 		id := s.MovieID(100 + i*37)
 		if i%2 == 1 {
@@ -146,11 +150,7 @@ func TestDeltaImportReadsWhatChanged(t *testing.T) {
 		clock.Advance(time.Minute)
 	}
 	for i := 0; i < 3; i++ {
-		id := s.MovieID(1500 + i)
-		ud, _ := s.UserData("alice", id)
-		if ud.Played {
-			id = s.MovieID(1600 + i)
-		}
+		id := unplayed(1500 + i)
 		p, err := s.StartPlayback("alice", id, fake.PlaybackOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -166,6 +166,10 @@ func TestDeltaImportReadsWhatChanged(t *testing.T) {
 	gotIDs := map[string]bool{}
 	for _, o := range got {
 		gotIDs[o.ItemID] = true
+		ud, _ := s.UserData("alice", o.ItemID)
+		if o.State.Watched != ud.Played || o.State.Progress != client.Duration(ud.PlaybackPositionTicks) {
+			t.Errorf("item %s: imported %+v, server has %+v", o.ItemID, o.State, ud)
+		}
 	}
 	if diff := cmp.Diff(changed, gotIDs); diff != "" {
 		t.Errorf("delta import items (-changed +imported):\n%s", diff)
@@ -173,7 +177,7 @@ func TestDeltaImportReadsWhatChanged(t *testing.T) {
 	read := s.ItemsReturned()
 	t.Logf("delta import: %d observations, %d items read in %d requests (library: %d items)", len(got), read, s.RequestCount(), s.ItemCount())
 	if read > 60 {
-		t.Errorf("delta import read %d items for 13 changes: it reads the library, not what changed", read)
+		t.Errorf("delta import read %d items for 15 changes: it reads the library or its resumable set, not what changed", read)
 	}
 	for _, r := range s.Requests() {
 		if strings.Contains(strings.ToLower(r.URL), "mindatelastsaved") {

@@ -75,10 +75,9 @@ func ParseWebhook(req plugins.WebhookRequest) (plugins.WebhookResult, error) {
 		s.Playing = true
 	case "PlaybackStop":
 		// Completion is the server's own verdict (DESIGN rule 6); a stop short of it is
-		// progress. The server resets the position of a completed item.
+		// progress.
 		if done, _ := f.Bool("PlayedToCompletion"); done {
-			s.WatchedKnown, s.Watched, s.PlayedAt = true, true, s.EventAt
-			s.ProgressKnown, s.Progress = true, 0
+			mbhook.Completed(s)
 		}
 	case "UserDataSaved":
 		reason, _ := f.Str("SaveReason")

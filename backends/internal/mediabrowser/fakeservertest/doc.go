@@ -1,6 +1,8 @@
 // Package fakeservertest holds the test helpers the Jellyfin and Emby fakes'
 // tests share: an HTTP call helper, the list envelope, a webhook sink on
-// loopback, a settable clock, and CheckAdditions, the library-addition
-// scenario both backends' webhook parsers must pass. It is imported by tests
-// only.
+// loopback, a settable clock, and the scenarios both backends must pass:
+// CheckAdditions (library additions through the webhook parsers),
+// CheckLibraryFilter (import's library include/exclude), CheckRetried (429 and
+// 503 retried) and CheckBadToken (a clear authentication error). It is
+// imported by tests only.
 package fakeservertest

@@ -9,13 +9,22 @@
 // series' ProviderIds: the series of a page that are not known yet are read with one Ids=
 // query (never one call per episode) and kept for the rest of the import.
 //
-// A delta import (ImportRequest.Since) reads what changed, not the library: the played items
-// sorted by DatePlayed descending, in pages that start small and double, until
-// LastPlayedDate is before Since, plus the resumable set (Filters=IsResumable). It does not
-// use MinDateLastSavedForUser: Jellyfin 10.11+ applies it to the item's own save date, not
-// to user data (BaseItemRepository.TranslateQuery.cs), and Emby before 4.2.0.23 did the
-// same, so it misses watch changes. Unwatches are invisible to any delta query; webhooks and
-// the periodic full import catch them.
+// A delta import (ImportRequest.Since) reads what changed, not the library, with two
+// queries of the same shape per library: the played items (Filters=IsPlayed) and the
+// resumable ones (Filters=IsResumable), each sorted by DatePlayed descending (newest first,
+// nulls last), in pages that start small and double, until the first item whose
+// LastPlayedDate is null or before Since less a day. Playback start moves
+// UserData.LastPlayedDate to now on both servers, so new plays and the progress of sessions
+// come first; the day of slack catches a long or paused session that started before Since
+// and finished or stopped after it (the date does not move when playback stops). On Emby
+// 4.8+ the lists carry LastPlayedDate only when Fields names UserDataLastPlayedDate, which
+// the client always adds. It does not use MinDateLastSavedForUser: Jellyfin 10.11+ applies
+// it to the item's own save date, not to user data (BaseItemRepository.TranslateQuery.cs),
+// and Emby before 4.2.0.23 did the same, so it misses watch changes. What a delta cannot
+// see, webhooks and the periodic full import catch: unwatches (they clear LastPlayedDate);
+// a position written through POST UserData by another client, which does not move
+// LastPlayedDate; a mark played without a date, which keeps an older LastPlayedDate, or
+// with a date before Since.
 //
 // Export: watched is a POST to PlayedItems with the play date, unwatched a DELETE, progress
 // a POST of UserData with PlaybackPositionTicks only (the server copies it without its

@@ -17,9 +17,18 @@ var videoTypes = []string{"Movie", "Episode"}
 // importFields are the BaseItemDto fields an import row needs beyond the defaults.
 var importFields = []string{"ProviderIds", "Path"}
 
-// deltaFirstPage is the first page of a delta's played query: a delta after a few plays
-// must read a few items, not a page of a thousand. Pages then double up to page_size.
-const deltaFirstPage = 16
+// deltaFirstPage is the first page of a delta's queries: a delta after a few plays must
+// read a few items, not a page of a thousand. Pages then double up to page_size.
+const deltaFirstPage = 8
+
+// deltaSlack is how long before since a delta still reads. LastPlayedDate moves when
+// playback starts, not when it stops, while the position and the watched flag change when it
+// stops: a long or paused session that started before since and stopped after it left an
+// item whose LastPlayedDate is before since, resumable at its new position or played to the
+// end. A day covers a film, an evening of episodes and an overnight pause; an older
+// session's change waits for the periodic full import. Plays of the day before since are
+// read again, which costs a few items.
+const deltaSlack = 24 * time.Hour
 
 // seriesChunk bounds the ids of one Ids= query (URL length: 33 bytes an id).
 const seriesChunk = 100
@@ -110,13 +119,28 @@ func (im *importer) full(ctx context.Context, lib client.Item) error {
 	})
 }
 
-// delta reads the plays after since and the resumable set of one library.
+// delta reads, from one library, what changed since: the played and the resumable items
+// whose playback started after since (less deltaSlack). See the package documentation.
 func (im *importer) delta(ctx context.Context, lib client.Item, since time.Time) error {
 	if im.seen == nil {
 		im.seen = map[string]bool{}
 	}
+	cutoff := since.Add(-deltaSlack)
+	if err := im.playedSince(ctx, lib, "IsPlayed", cutoff); err != nil {
+		return err
+	}
+	return im.playedSince(ctx, lib, "IsResumable", cutoff)
+}
+
+// playedSince emits the library's items that pass filter and whose LastPlayedDate is at or
+// after cutoff, read newest first (SortBy=DatePlayed, Descending) in pages that start at
+// deltaFirstPage and double up to the page size, so that a few changes cost a few items.
+// Playback start moves LastPlayedDate to now on both servers, so the sort brings what was
+// played lately first; the first item whose date is before cutoff, or null (sorted last),
+// ends the read. Items already emitted by this import are skipped.
+func (im *importer) playedSince(ctx context.Context, lib client.Item, filter string, cutoff time.Time) error {
 	q := im.query(lib)
-	q.Filters, q.SortBy, q.SortOrder = []string{"IsPlayed"}, "DatePlayed", "Descending"
+	q.Filters, q.SortBy, q.SortOrder = []string{filter}, "DatePlayed", "Descending"
 	q.Limit = min(deltaFirstPage, im.limit)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -126,39 +150,28 @@ func (im *importer) delta(ctx context.Context, lib client.Item, since time.Time)
 		if err != nil {
 			return err
 		}
-		keep, done := p.Items, false
-		for i, it := range p.Items {
-			// Sorted newest first; a null date sorts last. The first play before since ends
-			// the new plays.
-			if it.UserData == nil || it.UserData.LastPlayedDate.IsZero() || it.UserData.LastPlayedDate.Before(since) {
-				keep, done = p.Items[:i], true
+		items, done := p.Items[:0:0], len(p.Items) == 0
+		for _, it := range p.Items {
+			if it.UserData == nil || it.UserData.LastPlayedDate.IsZero() || it.UserData.LastPlayedDate.Before(cutoff) {
+				done = true
 				break
 			}
-		}
-		for _, it := range keep {
-			im.seen[it.ID] = true
-		}
-		if err := im.emitItems(ctx, lib, keep); err != nil {
-			return err
-		}
-		if done || len(p.Items) < q.Limit {
-			break
-		}
-		q.StartIndex += len(p.Items)
-		q.Limit = min(q.Limit*2, im.limit)
-	}
-	q = im.query(lib)
-	q.Filters = []string{"IsResumable"}
-	return im.c.EachPage(ctx, im.user, q, func(p client.Page) (bool, error) {
-		items := p.Items[:0:0]
-		for _, it := range p.Items {
 			if !im.seen[it.ID] {
 				im.seen[it.ID] = true
 				items = append(items, it)
 			}
 		}
-		return false, im.emitItems(ctx, lib, items)
-	})
+		if err := im.emitItems(ctx, lib, items); err != nil {
+			return err
+		}
+		q.StartIndex += len(p.Items)
+		// As in client.EachPage, the total decides when the server gives it: a server that
+		// caps Limit below what was asked must not end the read early.
+		if done || (p.TotalRecordCount > 0 && q.StartIndex >= p.TotalRecordCount) || (p.TotalRecordCount <= 0 && len(p.Items) < q.Limit) {
+			return nil
+		}
+		q.Limit = min(q.Limit*2, im.limit)
+	}
 }
 
 // emitItems converts a page and emits it (nothing when no row is a movie or an episode).

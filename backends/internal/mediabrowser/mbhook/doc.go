@@ -2,7 +2,8 @@
 // body apart whatever its encoding (a JSON object in a text/plain or application/json body,
 // an application/x-www-form-urlencoded form, a multipart/form-data form), a flat
 // case-insensitive view of a loosely typed object whose values may be JSON values or
-// form strings, the refusal of garbage with plugins.Reject, and the reason an event about an
-// item that is not a movie or an episode is ignored (NotVideo). The event semantics stay in
-// backends/jellyfin and backends/emby.
+// form strings, the refusal of garbage with plugins.Reject, the reason an event about an
+// item that is not a movie or an episode is ignored (NotVideo), and the state a completion
+// sets (Completed). Which events are completions stays in backends/jellyfin and
+// backends/emby.
 package mbhook

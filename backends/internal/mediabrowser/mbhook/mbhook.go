@@ -209,6 +209,14 @@ func NotVideo(event, itemType string, addition bool) string {
 	return reason
 }
 
+// Completed records the server's verdict that an item was watched (DESIGN rule 6: Jellyfin's
+// PlayedToCompletion, Emby's PlaybackInfo.PlayedToCompletion or item.markplayed): watched at
+// the event's time, and at position 0, where the server resets a completed item.
+func Completed(s *plugins.State) {
+	s.WatchedKnown, s.Watched, s.PlayedAt = true, true, s.EventAt
+	s.ProgressKnown, s.Progress = true, 0
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

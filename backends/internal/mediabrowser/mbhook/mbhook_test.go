@@ -72,3 +72,15 @@ func TestNotVideo(t *testing.T) {
 		}
 	}
 }
+
+// TestCompleted: a completion is watched at the event's time, at position 0, and leaves
+// what it does not decide (play count, playing) alone.
+func TestCompleted(t *testing.T) {
+	at := time.Date(2024, 5, 1, 20, 0, 0, 0, time.UTC)
+	s := plugins.State{EventAt: at, ProgressKnown: true, Progress: 71 * time.Minute, PlayCount: 3}
+	Completed(&s)
+	want := plugins.State{WatchedKnown: true, Watched: true, PlayedAt: at, ProgressKnown: true, PlayCount: 3, EventAt: at}
+	if s != want {
+		t.Errorf("state %+v, want %+v", s, want)
+	}
+}
