@@ -27,6 +27,10 @@ const Version = "1.0.0"
 // unless options.page_size says otherwise.
 const DefaultPageSize = 1000
 
+// DefaultWatchedPercent is options.watched_percent unless set: the default
+// of keepwatch's sync.watched_percent (DESIGN rule 6).
+const DefaultWatchedPercent = 90
+
 // maxPageSize bounds options.page_size: Tautulli builds each page in memory
 // with SQLite and Python, and larger pages only slow its answer.
 const maxPageSize = 10_000
@@ -48,6 +52,8 @@ type settings struct {
 	log      zerolog.Logger
 	api      *client
 	pageSize int
+	// watchedPercent decides a history row that lacks watched_status.
+	watchedPercent int
 }
 
 var (
@@ -71,10 +77,11 @@ func (b *Backend) Describe(context.Context) (plugins.Description, error) {
 }
 
 // knownOptions are the options Configure takes; anything else is a typo.
-var knownOptions = []string{"page_size"}
+var knownOptions = []string{"page_size", "watched_percent"}
 
 // Configure takes the Tautulli base URL (with its HTTP root, if any; a
-// trailing /api/v2 is tolerated), the API key as token, and options.page_size.
+// trailing /api/v2 is tolerated), the API key as token, options.page_size
+// and options.watched_percent.
 func (b *Backend) Configure(_ context.Context, cfg plugins.Config) error {
 	endpoint, err := apiEndpoint(cfg.URL)
 	if err != nil {
@@ -99,16 +106,26 @@ func (b *Backend) Configure(_ context.Context, cfg plugins.Config) error {
 		}
 		pageSize = n
 	}
+	watchedPercent := DefaultWatchedPercent
+	if v, ok := cfg.Options["watched_percent"]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 100 {
+			return plugins.InvalidConfig("options.watched_percent", v, "must be a whole number from 1 to 100 (the percent of an item at which a history row without watched_status counts as watched; default: sync.watched_percent)")
+		}
+		watchedPercent = n
+	}
 	s := &settings{
 		name:     cfg.Name,
 		log:      b.log,
 		api:      &client{endpoint: endpoint, apiKey: cfg.Token, http: httpx.New(httpx.Options{Backend: cfg.Name, Logger: b.log})},
 		pageSize: pageSize,
+
+		watchedPercent: watchedPercent,
 	}
 	b.mu.Lock()
 	b.cfg = s
 	b.mu.Unlock()
-	b.log.Info().Str("url", httpx.Redact(endpoint)).Int("page_size", pageSize).Msg("configured")
+	b.log.Info().Str("url", httpx.Redact(endpoint)).Int("page_size", pageSize).Int("watched_percent", watchedPercent).Msg("configured")
 	return nil
 }
 

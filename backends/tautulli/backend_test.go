@@ -45,10 +45,15 @@ func configured(t *testing.T, opts fake.Options) (plugins.Client, *fake.Server) 
 }
 
 func put(body []byte, header http.Header) plugins.WebhookRequest {
+	return delivery(http.MethodPut, body, header)
+}
+
+// delivery is a webhook request as Tautulli's agent sends it with method.
+func delivery(method string, body []byte, header http.Header) plugins.WebhookRequest {
 	if header == nil {
 		header = http.Header{"Content-Type": {"application/json"}}
 	}
-	return plugins.WebhookRequest{Method: http.MethodPut, Headers: header, Body: body, ReceivedAt: received}
+	return plugins.WebhookRequest{Method: method, Headers: header, Body: body, ReceivedAt: received}
 }
 
 func fixture(t *testing.T, name string) []byte {
@@ -91,7 +96,11 @@ func TestConformance(t *testing.T) {
 	}
 	for _, action := range []string{"play", "pause", "resume", "stop", "watched", "created", "buffer"} {
 		for kind, key := range map[string]int64{"movie": movie, "episode": episode} {
-			webhooks[action+" "+kind] = fakeHook(t, sample, fake.Event{Action: action, UserID: owner, RatingKey: key, ViewOffset: 10 * time.Minute})
+			hook := fakeHook(t, sample, fake.Event{Action: action, UserID: owner, RatingKey: key, ViewOffset: 10 * time.Minute})
+			webhooks[action+" "+kind] = hook
+			// POST, Tautulli's default Webhook Method, is accepted as PUT is.
+			hook.Method = http.MethodPost
+			webhooks[action+" "+kind+" by POST"] = hook
 		}
 	}
 	plugintest.Run(t, plugintest.Suite{
@@ -101,13 +110,16 @@ func TestConformance(t *testing.T) {
 			return config(ts, f)
 		},
 		BadConfigs: map[string]plugins.Config{
-			"no token":         {Type: tautulli.Type, URL: "http://tautulli:8181"},
-			"ftp url":          {Type: tautulli.Type, URL: "ftp://tautulli:8181", Token: "k"},
-			"key in url":       {Type: tautulli.Type, URL: "http://tautulli:8181/api/v2?apikey=k", Token: "k"},
-			"page size words":  {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"page_size": "lots"}},
-			"page size zero":   {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"page_size": "0"}},
-			"unknown option":   {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"pagesize": "10"}},
-			"token with space": {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "abc def"},
+			"no token":            {Type: tautulli.Type, URL: "http://tautulli:8181"},
+			"ftp url":             {Type: tautulli.Type, URL: "ftp://tautulli:8181", Token: "k"},
+			"key in url":          {Type: tautulli.Type, URL: "http://tautulli:8181/api/v2?apikey=k", Token: "k"},
+			"page size words":     {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"page_size": "lots"}},
+			"page size zero":      {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"page_size": "0"}},
+			"watched percent 0":   {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"watched_percent": "0"}},
+			"watched percent 101": {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"watched_percent": "101"}},
+			"watched percent 8.5": {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"watched_percent": "8.5"}},
+			"unknown option":      {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "k", Options: map[string]string{"pagesize": "10"}},
+			"token with space":    {Type: tautulli.Type, URL: "http://tautulli:8181", Token: "abc def"},
 		},
 		Webhooks: webhooks,
 		Garbage: map[string]plugins.WebhookRequest{
@@ -119,7 +131,8 @@ func TestConformance(t *testing.T) {
 			"no media type":     put([]byte(`{"event":"tautulli.stop","Account":{"id":"1"},"Metadata":{"ratingKey":"1"}}`), nil),
 			"metadata a string": put([]byte(`{"event":"tautulli.stop","Account":{"id":"1"},"Metadata":"x"}`), nil),
 			"object for value":  put([]byte(`{"event":{"a":1}}`), nil),
-			"get method":        {Method: http.MethodGet, Body: fixture(t, "tautulli_webhook_watched.json"), ReceivedAt: received},
+			"get method":        delivery(http.MethodGet, fixture(t, "tautulli_webhook_watched.json"), nil),
+			"delete method":     delivery(http.MethodDelete, fixture(t, "tautulli_webhook_watched.json"), nil),
 		},
 	})
 }

@@ -142,7 +142,7 @@ type historyRow struct {
 	MediaIndex           flexInt    `json:"media_index"`
 	ParentMediaIndex     flexInt    `json:"parent_media_index"`
 	GUID                 flexString `json:"guid"`
-	PercentComplete      flexInt    `json:"percent_complete"`
+	PercentComplete      flexFloat  `json:"percent_complete"`
 	WatchedStatus        flexFloat  `json:"watched_status"`
 	GroupCount           flexInt    `json:"group_count"`
 }

@@ -148,3 +148,37 @@ func TestNumberAndText(t *testing.T) {
 		}
 	}
 }
+
+// TestRowWatched decides completion from Tautulli's watched_status when the
+// row has it, else from percent_complete against watched_percent.
+func TestRowWatched(t *testing.T) {
+	s := &settings{watchedPercent: 90}
+	tests := []struct {
+		row  string
+		want bool
+	}{
+		{`{"watched_status": 1, "percent_complete": 86}`, true},
+		{`{"watched_status": 0.75, "percent_complete": 95}`, false}, // Tautulli's signal wins
+		{`{"watched_status": 0, "percent_complete": 3}`, false},
+		{`{"percent_complete": 90}`, true},
+		{`{"percent_complete": 89}`, false},
+		{`{"percent_complete": 89.9}`, false},
+		{`{"percent_complete": "97"}`, true},
+		{`{"watched_status": null, "percent_complete": 95}`, true},
+		{`{"watched_status": "", "percent_complete": 95}`, true},
+		{`{"watched_status": "", "percent_complete": 50}`, false},
+		{`{"watched_status": "", "percent_complete": ""}`, false},
+		{`{}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.row, func(t *testing.T) {
+			var r historyRow
+			if err := json.Unmarshal([]byte(tt.row), &r); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.rowWatched(&r); got != tt.want {
+				t.Errorf("watched %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -11,11 +11,15 @@
 //     type: tautulli
 //     url: "http://tautulli:8181"       # plus Tautulli's HTTP root, if set; a trailing /api/v2 is accepted
 //     token: "${TAUTULLI_API_KEY}"      # Settings > Web Interface > API key
-//     options: {page_size: "1000"}
+//     options: {page_size: "1000", watched_percent: "90"}
 //
 // Options (strings, as every backend option):
 //
-//	page_size   history rows per get_history call, 1..10000, default 1000
+//	page_size        history rows per get_history call, 1..10000, default 1000
+//	watched_percent  1..100, default 90: a history row WITHOUT watched_status
+//	                 counts as watched at percent_complete ≥ this (see Import);
+//	                 the keepwatch daemon sets it to sync.watched_percent
+//	                 unless the backend's options name it
 //
 // Any other option is refused with a *plugins.ConfigError naming it.
 //
@@ -34,7 +38,8 @@
 //
 // # Webhooks
 //
-// Tautulli's Webhook notification agent, method PUT (or POST), triggers
+// Tautulli's Webhook notification agent, "Webhook Method" PUT (as the "Plex
+// via Tautulli" guide says) or POST (Tautulli's default), triggers
 // Playback Start/Stop/Pause/Resume, Watched and Recently Added, with this
 // JSON Headers template, {"user-agent": "Tautulli/{tautulli_version}"}, and
 // the JSON Data template in testdata/webhook_data_template_watchstate.json
@@ -98,7 +103,9 @@
 // form data only when the headers template changes Content-Type), lacks
 // event, Account.id (on a play event; created needs none),
 // Metadata.ratingKey or Metadata.type, or whose event is not tautulli.*, is
-// rejected with plugins.Reject and a reason.
+// rejected with plugins.Reject and a reason; so is a delivery by the
+// agent's other methods (GET, PATCH, DELETE), with a reason saying to set
+// the Webhook Method to PUT or POST.
 //
 // # Import
 //
@@ -108,21 +115,33 @@
 // grouping=1, include_activity=0, order_column=date, order_dir=desc, paged
 // with start/length (length = page_size) until a short page or
 // recordsFiltered. Rows decode Tautulli's loose types: integers or "" (a
-// movie's parent_rating_key, an episode's year), watched_status a float.
+// movie's parent_rating_key, an episode's year), watched_status and
+// percent_complete numbers that may hold a fraction.
 //
 // History is a log of plays, several rows per item, and an import must give
 // each item once with its latest state, so rows are folded per item (one
 // small entry per played item of the section being read; rows are not
-// kept): Watched when any row has watched_status 1 (Tautulli's completion
-// rule), PlayedAt the newest such row's stopped time, PlayCount the number
-// of such rows; an item with only partial plays is unwatched (Tautulli has
-// recorded no completion; rule 3 keeps that from unwatching anything on a
-// first import). Observations carry the row's Plex guid (rows have no
-// external ids), titles, show, numbers and library; they come movies first,
-// then episodes, each newest play first.
+// kept): Watched when any row records a completion, PlayedAt the newest
+// such row's stopped time, PlayCount the number of such rows; an item with
+// only partial plays is unwatched (Tautulli has recorded no completion;
+// rule 3 keeps that from unwatching anything on a first import). A row
+// records a completion when its watched_status is 1: Tautulli's own rule
+// (percent_complete ≥ its MOVIE/TV_WATCHED_PERCENT, default 85, or the
+// credits marker), which wins whenever the row has it; 0.75, 0.5 and 0.25
+// are partial plays and 0 barely started. A row without watched_status
+// (absent, null or "") is decided by DESIGN rule 6, the rule for a server
+// that gives no completion signal: percent_complete ≥ options.watched_percent
+// (default 90). A row with neither is no completion. Observations carry
+// the row's Plex guid (rows have no external ids), titles, show, numbers
+// and library; they come movies first, then episodes, each newest play
+// first.
 //
-// Rows carry no resume position: percent_complete, but not view_offset nor
-// the item's length. Imports therefore carry no progress; Tautulli's
+// Rows carry no resume position: percent_complete, but neither view_offset
+// nor the item's length (a row's duration, like play_duration, is the time
+// played in seconds, pauses excluded; Tautulli's get_history computes
+// percent_complete from the session's view_offset and the item's length and
+// returns neither). A partial play's percent cannot be turned into a
+// position without the length, so imports carry no progress; Tautulli's
 // webhooks do.
 //
 // With Since, get_history gets after = a date safely before Since (Tautulli

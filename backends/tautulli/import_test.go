@@ -1,7 +1,9 @@
 package tautulli_test
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,10 +33,14 @@ func importAll(t *testing.T, c plugins.Client, req plugins.ImportRequest) ([]plu
 }
 
 // expected folds the fake's history of one user the way the backend's doc
-// says: per item, watched when any row is, PlayedAt the newest watched
-// row's stop; movies first, then episodes, each newest play first. With
-// since, only rows that ended after it, and only watched items.
-func expected(f *fake.Server, user fake.User, since time.Time) []plugins.Observation {
+// says: per item, watched when any row is (by the rule watched gives, or
+// Tautulli's watched_status when nil), PlayedAt the newest watched row's
+// stop; movies first, then episodes, each newest play first. With since,
+// only rows that ended after it, and only watched items.
+func expected(f *fake.Server, user fake.User, since time.Time, watched func(fake.Play) bool) []plugins.Observation {
+	if watched == nil {
+		watched = func(p fake.Play) bool { return f.WatchedStatus(p) == 1 }
+	}
 	type fold struct {
 		obs    plugins.Observation
 		latest fake.Play
@@ -55,7 +61,7 @@ func expected(f *fake.Server, user fake.User, since time.Time) []plugins.Observa
 		if p.Date.After(fo.latest.Date) || p.Date.Equal(fo.latest.Date) && p.RowID > fo.latest.RowID {
 			fo.latest = p
 		}
-		if f.WatchedStatus(p) == 1 {
+		if watched(p) {
 			fo.plays++
 			fo.obs.State.Watched = true
 			if p.Stopped.After(fo.obs.State.PlayedAt) {
@@ -120,7 +126,7 @@ func TestImportMatchesHistory(t *testing.T) {
 	for _, u := range f.Users()[1:] {
 		t.Run(u.Username, func(t *testing.T) {
 			got, _ := importAll(t, c, plugins.ImportRequest{AccountID: itoa(u.ID)})
-			want := expected(f, u, time.Time{})
+			want := expected(f, u, time.Time{}, nil)
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("import (-want +got):\n%s", diff)
 			}
@@ -145,7 +151,7 @@ func TestImportMatchesHistory(t *testing.T) {
 func TestImportPaging(t *testing.T) {
 	opts := fake.Options{Seed: 2, Users: 1, Movies: 50, Shows: 2, PlaysPerUser: 120}
 	f := fake.New(opts)
-	want := expected(f, f.Owner(), time.Time{})
+	want := expected(f, f.Owner(), time.Time{}, nil)
 	for _, pageSize := range []string{"1", "7", "1000"} {
 		t.Run("page_size "+pageSize, func(t *testing.T) {
 			f, ts := serve(t, opts)
@@ -172,38 +178,120 @@ func TestImportPaging(t *testing.T) {
 	}
 }
 
+// TestImportSince imports what changed after since: rows that ended after
+// it, watched items only. Paging stops at the first row older than since
+// minus a day, so a small page_size reads the window, not the history
+// before it that get_history's after= date still lets through.
 func TestImportSince(t *testing.T) {
-	c, f := configured(t, fake.Options{Seed: 9, Users: 1, Movies: 40, Shows: 2, PlaysPerUser: 400})
-	owner := f.Owner()
-	acct := itoa(owner.ID)
-	movies := []fake.Item{}
-	for _, it := range f.Items() {
-		if it.Type == "movie" {
-			movies = append(movies, it)
-		}
+	for _, pageSize := range []int{1000, 2} {
+		t.Run(fmt.Sprintf("page_size %d", pageSize), func(t *testing.T) {
+			f, ts := serve(t, fake.Options{Seed: 9, Users: 1, Movies: 40, Shows: 2, PlaysPerUser: 400})
+			c := plugintest.Connect(t, tautulli.New)
+			cfg := config(ts, f)
+			cfg.Options = map[string]string{"page_size": strconv.Itoa(pageSize)}
+			if err := c.Configure(t.Context(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			owner := f.Owner()
+			var movies []fake.Item
+			for _, it := range f.Items() {
+				if it.Type == "movie" {
+					movies = append(movies, it)
+				}
+			}
+			since := f.Now().Add(2 * time.Hour)
+			mustPlay := func(it fake.Item, start time.Time, percent int) {
+				t.Helper()
+				if _, err := f.AddPlay(owner.ID, it.RatingKey, start, percent); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Before the window, on the local date get_history's after= still
+			// lets through (2024-05-31 in the fake's UTC-5): twenty plays
+			// from 25 h to about 31 h before since, which only the early
+			// stop keeps the import from reading.
+			const early = 20
+			for i := range early {
+				mustPlay(movies[3+i], since.Add(-25*time.Hour-time.Duration(i)*20*time.Minute), 100)
+			}
+			// New plays after since: one finished, one abandoned, and one that
+			// started before since and ended after it.
+			mustPlay(movies[0], since.Add(time.Hour), 100)
+			mustPlay(movies[1], since.Add(2*time.Hour), 30)
+			mustPlay(movies[2], since.Add(-time.Duration(movies[2].Duration.Seconds()/2)*time.Second), 100)
+
+			got, _ := importAll(t, c, plugins.ImportRequest{AccountID: itoa(owner.ID), Since: since})
+			want := expected(f, owner, since, nil)
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("delta import (-want +got):\n%s", diff)
+			}
+			if len(got) != 2 {
+				t.Errorf("delta import gave %d items; want the 2 finished after since", len(got))
+			}
+
+			// Each section reads its rows dated within a day of since (the
+			// window), newest first, and stops in the page that holds the
+			// first older row: at most window/page_size + 1 calls.
+			window := map[string]int{}
+			cutoff := since.Add(-24 * time.Hour)
+			for _, p := range f.History(owner.ID) {
+				if !p.Date.Before(cutoff) {
+					it, _ := f.Item(p.RatingKey)
+					window[it.Type]++
+				}
+			}
+			bound := window["movie"]/pageSize + 1 + window["episode"]/pageSize + 1
+			calls := f.Calls("get_history")
+			if calls > bound {
+				t.Errorf("delta import made %d get_history calls at page_size %d; want at most %d for the %d movie and %d episode rows in the window",
+					calls, pageSize, bound, window["movie"], window["episode"])
+			}
+			// Reading on through the early plays would take more calls
+			// than the bound allows, so the bound holds only by stopping.
+			if pageSize < early && (window["movie"]+early)/pageSize <= window["movie"]/pageSize+1 {
+				t.Fatalf("test setup: %d early plays do not exceed the bound at page_size %d", early, pageSize)
+			}
+		})
 	}
-	since := f.Now().Add(2 * time.Hour)
-	// New plays after since: one finished, one abandoned, and one that
-	// started before since and ended after it.
-	mustPlay := func(it fake.Item, start time.Time, percent int) {
-		if _, err := f.AddPlay(owner.ID, it.RatingKey, start, percent); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mustPlay(movies[0], since.Add(time.Hour), 100)
-	mustPlay(movies[1], since.Add(2*time.Hour), 30)
-	mustPlay(movies[2], since.Add(-time.Duration(movies[2].Duration.Seconds()/2)*time.Second), 100)
-	before := f.Calls("get_history")
-	got, _ := importAll(t, c, plugins.ImportRequest{AccountID: acct, Since: since})
-	want := expected(f, owner, since)
-	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("delta import (-want +got):\n%s", diff)
-	}
-	if len(got) != 2 {
-		t.Errorf("delta import gave %d items; want the 2 finished after since", len(got))
-	}
-	if calls := f.Calls("get_history") - before; calls != 2 {
-		t.Errorf("delta import made %d get_history calls; want one per section", calls)
+}
+
+// TestImportWithoutWatchedStatus imports a history whose rows lack
+// watched_status: completion falls back on percent_complete ≥
+// options.watched_percent (default 90), not on Tautulli's own threshold.
+func TestImportWithoutWatchedStatus(t *testing.T) {
+	opts := fake.Options{Seed: 6, Users: 1, Movies: 30, Shows: 3, PlaysPerUser: 150, OmitWatchedStatus: true}
+	for _, percent := range []string{"", "95"} {
+		t.Run("watched_percent "+percent, func(t *testing.T) {
+			f, ts := serve(t, opts)
+			c := plugintest.Connect(t, tautulli.New)
+			cfg := config(ts, f)
+			threshold := tautulli.DefaultWatchedPercent
+			if percent != "" {
+				cfg.Options = map[string]string{"watched_percent": percent}
+				threshold, _ = strconv.Atoi(percent)
+			}
+			if err := c.Configure(t.Context(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			owner := f.Owner()
+			byPercent := func(p fake.Play) bool { return p.PercentComplete >= threshold }
+			got, _ := importAll(t, c, plugins.ImportRequest{AccountID: itoa(owner.ID)})
+			want := expected(f, owner, time.Time{}, byPercent)
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("import (-want +got):\n%s", diff)
+			}
+			// The history must hold plays the two rules judge apart
+			// (Tautulli's 85 and this threshold), or the test shows nothing.
+			apart := 0
+			for _, p := range f.History(owner.ID) {
+				if byPercent(p) != (f.WatchedStatus(p) == 1) {
+					apart++
+				}
+			}
+			if apart == 0 {
+				t.Fatalf("test setup: no play between Tautulli's threshold and %d%%", threshold)
+			}
+		})
 	}
 }
 

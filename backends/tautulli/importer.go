@@ -29,12 +29,13 @@ type section struct {
 //   - Tautulli's history is a log of plays (several rows per item), and an
 //     import must give each item once, so rows are folded per item:
 //     watched when any row has watched_status 1 (Tautulli's own completion
-//     rule, MOVIE/TV_WATCHED_PERCENT), PlayedAt the latest such row's
-//     stopped time, PlayCount the number of such rows. An item with only
-//     partial plays is unwatched in a full import.
-//   - History rows carry no resume position (percent_complete, not
-//     view_offset, and not the item's length), so imports carry no
-//     progress; Tautulli's webhooks do.
+//     rule, MOVIE/TV_WATCHED_PERCENT), or, on a row without watched_status,
+//     percent_complete ≥ options.watched_percent (rowWatched); PlayedAt the
+//     latest such row's stopped time, PlayCount the number of such rows. An
+//     item with only partial plays is unwatched in a full import.
+//   - History rows carry no resume position (percent_complete, but neither
+//     view_offset nor the item's length: their duration is the time
+//     played), so imports carry no progress; Tautulli's webhooks do.
 //   - With Since, only rows that ended after Since count, and an item with
 //     only partial plays in that window is left out: it says nothing about
 //     the watched flag (an older completion may exist) and has no position.
@@ -180,7 +181,7 @@ func (s *settings) sectionHistory(ctx context.Context, req plugins.ImportRequest
 				folds[r.RatingKey.V] = f
 				order = append(order, f)
 			}
-			if r.WatchedStatus.V >= 1 {
+			if s.rowWatched(r) {
 				f.watched = true
 				f.plays++
 				f.playedAt = max(f.playedAt, r.end())
@@ -207,6 +208,19 @@ func (s *settings) sectionHistory(ctx context.Context, req plugins.ImportRequest
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// rowWatched says whether a history row records a completion. Tautulli's
+// watched_status is its own rule (1 at or past MOVIE/TV_WATCHED_PERCENT or
+// the credits marker; 0.75, 0.5, 0.25 partial; 0 not) and wins when the row
+// has it. A row without it (absent, null or "") is decided as DESIGN rule 6
+// decides a source without a completion signal: percent_complete at or past
+// watched_percent. A row with neither says no completion.
+func (s *settings) rowWatched(r *historyRow) bool {
+	if r.WatchedStatus.Valid {
+		return r.WatchedStatus.V >= 1
+	}
+	return r.PercentComplete.Valid && r.PercentComplete.V >= float64(s.watchedPercent)
 }
 
 // end is when the row's play ended: stopped, or date when Tautulli has no

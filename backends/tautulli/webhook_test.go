@@ -1,6 +1,7 @@
 package tautulli_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -70,20 +71,26 @@ func TestWebhookFromFake(t *testing.T) {
 		{"episode created", fake.Event{Action: "created", RatingKey: episode.RatingKey},
 			added(f, with(itemOnly(episodeObs), "tautulli.created", plugins.State{}))},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.ev.UserID, tt.ev.ViewOffset = owner.ID, 754*time.Second
-			got, err := c.ParseWebhook(t.Context(), fakeHook(t, f, tt.ev))
-			if err != nil {
-				t.Fatalf("ParseWebhook: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
-			if err := plugins.CheckWebhookResult(got); err != nil {
-				t.Error(err)
-			}
-		})
+	// The Webhook Method the guide gives (PUT) and Tautulli's default (POST)
+	// deliver the same thing.
+	for _, method := range []string{http.MethodPut, http.MethodPost} {
+		for _, tt := range tests {
+			t.Run(method+" "+tt.name, func(t *testing.T) {
+				tt.ev.UserID, tt.ev.ViewOffset = owner.ID, 754*time.Second
+				req := fakeHook(t, f, tt.ev)
+				req.Method = method
+				got, err := c.ParseWebhook(t.Context(), req)
+				if err != nil {
+					t.Fatalf("ParseWebhook: %v", err)
+				}
+				if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("result (-want +got):\n%s", diff)
+				}
+				if err := plugins.CheckWebhookResult(got); err != nil {
+					t.Error(err)
+				}
+			})
+		}
 	}
 }
 
@@ -103,15 +110,6 @@ func added(f *fake.Server, o plugins.Observation) plugins.WebhookResult {
 // the item's GUIDs (an episode's own Plex guid, its show's external ids).
 func TestAddedThroughFake(t *testing.T) {
 	c, f := configured(t, fake.Options{Seed: 5})
-	var got []plugins.WebhookRequest
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Error(err)
-		}
-		got = append(got, plugins.WebhookRequest{Method: r.Method, Headers: r.Header, Body: body, ReceivedAt: received})
-	}))
-	defer sink.Close()
 	movie, episode := firstOf(f, "movie"), firstOf(f, "episode")
 	tests := []struct {
 		item      fake.Item
@@ -123,16 +121,10 @@ func TestAddedThroughFake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.item.Type, func(t *testing.T) {
-			got = nil
-			if err := f.SendWebhook(t.Context(), sink.Client(), sink.URL, fake.Event{Action: "created", RatingKey: tt.item.RatingKey}); err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 1 {
-				t.Fatalf("%d deliveries, want 1", len(got))
-			}
-			res, err := c.ParseWebhook(t.Context(), got[0])
+			got := sendThroughHTTP(t, f, fake.Event{Action: "created", RatingKey: tt.item.RatingKey})
+			res, err := c.ParseWebhook(t.Context(), got)
 			if err != nil {
-				t.Fatalf("ParseWebhook: %v\n%s", err, got[0].Body)
+				t.Fatalf("ParseWebhook: %v\n%s", err, got.Body)
 			}
 			if len(res.Added) != 1 || len(res.Observations) != 0 || res.Ignored != "" || res.AccountID != "" {
 				t.Fatalf("result %+v, want exactly one addition and no account", res)
@@ -143,6 +135,93 @@ func TestAddedThroughFake(t *testing.T) {
 			a := res.Added[0]
 			if a.ItemID != itoa(tt.item.RatingKey) || !cmp.Equal(a.GUIDs, tt.guids) || !cmp.Equal(a.ShowGUIDs, tt.showGUIDs, cmpopts.EquateEmpty()) {
 				t.Errorf("added %s %v show %v, want %d %v show %v", a.ItemID, a.GUIDs, a.ShowGUIDs, tt.item.RatingKey, tt.guids, tt.showGUIDs)
+			}
+		})
+	}
+}
+
+// sendThroughHTTP has the fake send ev over HTTP, as Tautulli's Webhook
+// agent does, and answers the one request that arrived.
+func sendThroughHTTP(t *testing.T, f *fake.Server, ev fake.Event) plugins.WebhookRequest {
+	t.Helper()
+	var got []plugins.WebhookRequest
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
+		got = append(got, plugins.WebhookRequest{Method: r.Method, Headers: r.Header, Body: body, ReceivedAt: received})
+	}))
+	defer sink.Close()
+	if err := f.SendWebhook(t.Context(), sink.Client(), sink.URL, ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(got))
+	}
+	return got[0]
+}
+
+// TestWebhookMethods sends a watched notification with each "Webhook
+// Method" Tautulli's agent offers. PUT (the guide's) and POST (Tautulli's
+// default) are read; the others are refused with a reason naming the fix.
+// Each delivery carries the headers of the guide's JSON Headers template
+// (testdata/webhook_headers_template_watchstate.json) over Tautulli's
+// Content-Type.
+func TestWebhookMethods(t *testing.T) {
+	headersTemplate := fixture(t, "webhook_headers_template_watchstate.json")
+	tests := []struct {
+		method   string
+		accepted bool
+	}{
+		{http.MethodPut, true},
+		{http.MethodPost, true},
+		{http.MethodGet, false},
+		{http.MethodPatch, false},
+		{http.MethodDelete, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			c, f := configured(t, fake.Options{Seed: 8, WebhookMethod: tt.method})
+			movie := firstOf(f, "movie")
+			ev := fake.Event{Action: "watched", UserID: f.Owner().ID, RatingKey: movie.RatingKey, ViewOffset: 80 * time.Minute}
+			req := sendThroughHTTP(t, f, ev)
+			if req.Method != tt.method {
+				t.Fatalf("the fake sent %s, want %s", req.Method, tt.method)
+			}
+
+			params, err := f.Params(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rawHeaders, err := fake.Substitute(headersTemplate, params)
+			if err != nil {
+				t.Fatalf("headers template: %v", err)
+			}
+			var want map[string]string
+			if err := json.Unmarshal(rawHeaders, &want); err != nil || len(want) == 0 {
+				t.Fatalf("headers template %s is not a JSON object of strings: %v", rawHeaders, err)
+			}
+			want["Content-Type"] = "application/json"
+			for k, v := range want {
+				if got := req.Headers.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q (from the JSON Headers template)", k, got, v)
+				}
+			}
+
+			res, err := c.ParseWebhook(t.Context(), req)
+			if !tt.accepted {
+				var re *plugins.RejectedError
+				if !errors.As(err, &re) || !strings.Contains(re.Reason, "method "+tt.method) || !strings.Contains(re.Reason, "set the Tautulli webhook method to PUT or POST") {
+					t.Errorf("ParseWebhook by %s: %+v, %v; want a rejection naming the method and telling to set PUT or POST", tt.method, res, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseWebhook by %s: %v", tt.method, err)
+			}
+			if len(res.Observations) != 1 || res.Observations[0].ItemID != itoa(movie.RatingKey) || !res.Observations[0].State.Watched {
+				t.Errorf("result by %s: %+v; want the movie watched", tt.method, res)
 			}
 		})
 	}

@@ -7,15 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/keepwatch/keepwatch/api"
+	"github.com/keepwatch/keepwatch/backends/tautulli"
 	"github.com/keepwatch/keepwatch/config"
 	"github.com/keepwatch/keepwatch/core/engine"
 	"github.com/keepwatch/keepwatch/core/pipeline"
@@ -61,7 +64,7 @@ func directory(cfg *config.Config) *pipeline.Directory {
 func startBackends(h *host.Host, cfg *config.Config) ([]*pipeline.Backend, error) {
 	var out []*pipeline.Backend
 	for _, b := range cfg.Backends {
-		in, err := h.Add(plugins.Config{Name: b.Name, Type: b.Type, URL: b.URL, Token: b.Token.Value(), Options: b.Options})
+		in, err := h.Add(plugins.Config{Name: b.Name, Type: b.Type, URL: b.URL, Token: b.Token.Value(), Options: pluginOptions(b, cfg.Sync)})
 		if err != nil {
 			return nil, err
 		}
@@ -71,6 +74,25 @@ func startBackends(h *host.Host, cfg *config.Config) ([]*pipeline.Backend, error
 				AllowServers: b.Webhook.AllowServers, DenyServers: b.Webhook.DenyServers}})
 	}
 	return out, nil
+}
+
+// pluginOptions are the options a backend's plugin is configured with: the
+// backend's own, and for Tautulli sync.watched_percent unless the backend
+// sets its own: Tautulli decides by it the history rows that carry no
+// watched_status (DESIGN rule 6), and the sync section reaches no plugin.
+func pluginOptions(b config.Backend, s config.Sync) map[string]string {
+	if b.Type != tautulli.Type {
+		return b.Options
+	}
+	if _, set := b.Options["watched_percent"]; set {
+		return b.Options
+	}
+	out := maps.Clone(b.Options)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out["watched_percent"] = strconv.Itoa(s.WatchedPercent)
+	return out
 }
 
 // waitPlugins waits, bounded, for every plugin's first start, logging the

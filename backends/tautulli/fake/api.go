@@ -397,7 +397,7 @@ type historyRow struct {
 	GUID                 string  `json:"guid"`
 	TranscodeDecision    string  `json:"transcode_decision"`
 	PercentComplete      int     `json:"percent_complete"`
-	WatchedStatus        float64 `json:"watched_status"`
+	WatchedStatus        any     `json:"watched_status,omitempty"` // float64; nil (left out) with Options.OmitWatchedStatus
 	GroupCount           int     `json:"group_count"`
 	GroupIDs             string  `json:"group_ids"`
 	State                *string `json:"state"`
@@ -419,8 +419,11 @@ func (s *Server) row(p Play, it Item, u User) historyRow {
 		MediaType: it.Type, RatingKey: it.RatingKey, ParentRatingKey: "", GrandparentRatingKey: "",
 		FullTitle: fullTitle(it), Title: it.Title, Year: it.Year, MediaIndex: "", ParentMediaIndex: "",
 		Thumb: fmt.Sprintf("/library/metadata/%d/thumb/%d", it.RatingKey, it.AddedAt.Unix()), OriginallyAvailable: it.AirDate,
-		GUID: it.GUID, TranscodeDecision: "direct play", PercentComplete: p.PercentComplete, WatchedStatus: s.WatchedStatus(p),
+		GUID: it.GUID, TranscodeDecision: "direct play", PercentComplete: p.PercentComplete,
 		GroupCount: len(p.GroupIDs), GroupIDs: strings.Join(ids, ","),
+	}
+	if !s.opts.OmitWatchedStatus {
+		r.WatchedStatus = s.WatchedStatus(p)
 	}
 	if it.Type == "episode" {
 		r.ParentRatingKey, r.GrandparentRatingKey = it.SeasonRatingKey, it.ShowRatingKey

@@ -57,8 +57,9 @@
 //	                     integers where a column has a value and "" where it has none
 //	                     (a movie's parent_rating_key, grandparent_rating_key, media_index,
 //	                     parent_media_index; an episode's year), watched_status 1, 0.5 or 0
-//	                     from percent_complete and WatchedPercent (85), state and
-//	                     session_key null, no view_offset and no item length.
+//	                     from percent_complete and WatchedPercent (85) (left out with
+//	                     OmitWatchedStatus), state and session_key null, no view_offset
+//	                     and no item length (duration is the time played, in seconds).
 //	get_server_info      pms_identifier = MachineID, pms_name, pms_version, ints for ports/flags
 //	get_server_identity  [{machine_identifier, version}]
 //	get_tautulli_info    tautulli_version and friends
@@ -85,6 +86,9 @@
 // are "0" (str(”).zfill(1)); {tvmaze_id} is "" (lookups off); created
 // (recently added) carries no user fields; dates use YYYY-MM-DD in the
 // server's zone. Headers: Content-Type application/json, User-Agent
-// Tautulli/<version>. SendWebhook PUTs it to a URL. Golden bodies are in
+// Tautulli/<version>. SendWebhook sends it to a URL with
+// Options.WebhookMethod: PUT, as the "Plex via Tautulli" guide says, unless
+// set to one of the agent's other methods (POST, Tautulli's default; GET,
+// PATCH, DELETE), the body sent whatever the method. Golden bodies are in
 // testdata/golden (go test -update rewrites them).
 package fake

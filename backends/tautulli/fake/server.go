@@ -44,6 +44,14 @@ type Options struct {
 	// WatchedPercent is Tautulli's MOVIE/TV_WATCHED_PERCENT: a row at or
 	// above it has watched_status 1, at or above half of it 0.5 [85].
 	WatchedPercent int
+	// OmitWatchedStatus leaves watched_status out of get_history rows, so
+	// a client's fallback on percent_complete can be tested [false].
+	OmitWatchedStatus bool
+	// WebhookMethod is the Webhook agent's "Webhook Method" setting,
+	// which SendWebhook uses: Tautulli offers GET, POST, PUT, PATCH and
+	// DELETE (its default is POST); the "Plex via Tautulli" guide says
+	// PUT [PUT].
+	WebhookMethod string
 }
 
 func (o *Options) defaults() {
@@ -79,6 +87,9 @@ func (o *Options) defaults() {
 	}
 	if o.WatchedPercent <= 0 {
 		o.WatchedPercent = 85
+	}
+	if o.WebhookMethod == "" {
+		o.WebhookMethod = http.MethodPut
 	}
 }
 

@@ -376,27 +376,50 @@ func TestSubstituteLikeTautulli(t *testing.T) {
 }
 
 func TestSendWebhook(t *testing.T) {
-	f := fake.New(fake.Options{})
-	var method, agent string
-	var body []byte
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		method, agent = r.Method, r.Header.Get("User-Agent")
-		body, _ = io.ReadAll(r.Body)
-	}))
-	defer sink.Close()
-	ev := fake.Event{Action: "stop", UserID: f.Owner().ID, RatingKey: f.Items()[0].RatingKey, ViewOffset: 90 * time.Second}
-	if err := f.SendWebhook(t.Context(), sink.Client(), sink.URL+"/webhook/tok", ev); err != nil {
-		t.Fatal(err)
+	// The agent's "Webhook Method": PUT unless set; the body goes with any.
+	for option, want := range map[string]string{"": http.MethodPut, "POST": http.MethodPost, "GET": http.MethodGet, "DELETE": http.MethodDelete} {
+		t.Run(want, func(t *testing.T) {
+			f := fake.New(fake.Options{WebhookMethod: option})
+			var method, agent string
+			var body []byte
+			sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				method, agent = r.Method, r.Header.Get("User-Agent")
+				body, _ = io.ReadAll(r.Body)
+			}))
+			defer sink.Close()
+			ev := fake.Event{Action: "stop", UserID: f.Owner().ID, RatingKey: f.Items()[0].RatingKey, ViewOffset: 90 * time.Second}
+			if err := f.SendWebhook(t.Context(), sink.Client(), sink.URL+"/webhook/tok", ev); err != nil {
+				t.Fatal(err)
+			}
+			var m struct {
+				Event    string
+				Metadata struct{ ViewOffset string }
+			}
+			if err := json.Unmarshal(body, &m); err != nil {
+				t.Fatal(err)
+			}
+			if method != want || !strings.HasPrefix(agent, "Tautulli/") || m.Event != "tautulli.stop" || m.Metadata.ViewOffset != "90000" {
+				t.Errorf("sent %s agent %q event %q offset %q; want %s", method, agent, m.Event, m.Metadata.ViewOffset, want)
+			}
+		})
 	}
-	var m struct {
-		Event    string
-		Metadata struct{ ViewOffset string }
-	}
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatal(err)
-	}
-	if method != http.MethodPut || !strings.HasPrefix(agent, "Tautulli/") || m.Event != "tautulli.stop" || m.Metadata.ViewOffset != "90000" {
-		t.Errorf("sent %s agent %q event %q offset %q", method, agent, m.Event, m.Metadata.ViewOffset)
+}
+
+func TestOmitWatchedStatus(t *testing.T) {
+	for _, omit := range []bool{false, true} {
+		f, ts := serve(t, fake.Options{Seed: 3, OmitWatchedStatus: omit})
+		a := get(t, ts, cmd(f, "get_history", "length", "50"))
+		rows := response(a)["data"].(map[string]any)["data"].([]any)
+		if len(rows) == 0 {
+			t.Fatal("no history rows")
+		}
+		for _, r := range rows {
+			row := r.(map[string]any)
+			_, has := row["watched_status"]
+			if _, ok := row["percent_complete"].(float64); has == omit || !ok {
+				t.Fatalf("OmitWatchedStatus %v: row %v has watched_status %v, percent_complete %v", omit, row["row_id"], has, row["percent_complete"])
+			}
+		}
 	}
 }
 

@@ -176,14 +176,16 @@ func (s *Server) Webhook(ev Event) (body []byte, header http.Header, err error) 
 	return body, header, nil
 }
 
-// SendWebhook sends ev to url with PUT, the method keepwatch's guide tells
-// users to pick, and fails on an answer other than 2xx.
+// SendWebhook sends ev to url with Options.WebhookMethod (PUT, the method
+// the "Plex via Tautulli" guide tells users to pick, unless set), the body
+// included whatever the method, as Tautulli's requests.request does, and
+// fails on an answer other than 2xx.
 func (s *Server) SendWebhook(ctx context.Context, client *http.Client, url string, ev Event) error {
 	body, header, err := s.Webhook(ev)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, s.opts.WebhookMethod, url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("fake tautulli: webhook request: %w", err)
 	}
