@@ -54,11 +54,7 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // syncRig is keepwatch serving a Plex fake and a Jellyfin fake that hold the
 // same movies.
 type syncRig struct {
-	t      *testing.T
-	dir    string
-	cfg    string
-	base   string
-	key    string
+	daemon
 	plex   *plexfake.Server
 	jelly  *jellyfake.Server
 	fwd    *forwarder
@@ -66,7 +62,42 @@ type syncRig struct {
 	jfIDs  []string        // the same movies' Jellyfin ids
 	// onlyJelly is a Jellyfin movie Plex lacks until it is added.
 	onlyJelly string
-	proc      *process
+}
+
+// daemon is the real keepwatch binary serving a config in a directory of
+// its own, and the management API it answers on.
+type daemon struct {
+	t    *testing.T
+	dir  string
+	cfg  string
+	base string
+	key  string
+	proc *process
+}
+
+func newDaemon(t *testing.T) daemon {
+	addr := freeLoopbackAddr(t)
+	dir := t.TempDir()
+	return daemon{t: t, dir: dir, cfg: filepath.Join(dir, "keepwatch.yaml"), base: "http://" + addr, key: e2eAPIKey}
+}
+
+// writeConfig writes the daemon's keepwatch.yaml: the server section that
+// points it at its own directory and address, the backends and users given,
+// and the scheduled import every importEvery with every other task off.
+func (r *daemon) writeConfig(importEvery, backendsAndUsers string) {
+	writeFile(r.t, r.cfg, fmt.Sprintf(`server:
+  listen: %q
+  public_url: %q
+  data_dir: ./data
+  api_key: %q
+%s
+tasks:
+  import: {schedule: %q, enabled: true}
+  import_full: {schedule: "0 3 * * 0", enabled: false}
+  export: {schedule: "@every 1h", enabled: false}
+  backup: {schedule: "0 4 * * *", enabled: false}
+  prune: {schedule: "0 5 * * *", enabled: false}
+`, strings.TrimPrefix(r.base, "http://"), r.base, r.key, strings.TrimSpace(backendsAndUsers), importEvery))
 }
 
 // onlyJellyIMDb is the id of the movie Plex gets only by a library.new.
@@ -75,7 +106,7 @@ const onlyJellyIMDb = "tt9900001"
 const e2eAPIKey = "e2e-api-key-0123456789"
 
 func newSyncRig(t *testing.T) *syncRig {
-	r := &syncRig{t: t, dir: t.TempDir(), key: e2eAPIKey, fwd: &forwarder{}}
+	r := &syncRig{daemon: newDaemon(t), fwd: &forwarder{}}
 	fwdSrv := httptest.NewServer(r.fwd)
 	t.Cleanup(fwdSrv.Close)
 
@@ -117,16 +148,8 @@ func newSyncRig(t *testing.T) *syncRig {
 		t.Fatal(err)
 	}
 
-	addr := freeLoopbackAddr(t)
-	r.base = "http://" + addr
 	owner := r.plex.Owner()
-	r.cfg = filepath.Join(r.dir, "keepwatch.yaml")
-	writeFile(t, r.cfg, fmt.Sprintf(`server:
-  listen: %q
-  public_url: %q
-  data_dir: ./data
-  api_key: %q
-backends:
+	r.writeConfig("@every 2s", fmt.Sprintf(`backends:
   - name: plex
     type: plex
     url: %q
@@ -141,24 +164,30 @@ users:
   list:
     - name: alice
       accounts: {plex: %s, jelly: alice}
-tasks:
-  import: {schedule: "@every 2s", enabled: true}
-  import_full: {schedule: "0 3 * * 0", enabled: false}
-  export: {schedule: "@every 1h", enabled: false}
-  backup: {schedule: "0 4 * * *", enabled: false}
-  prune: {schedule: "0 5 * * *", enabled: false}
-`, addr, r.base, r.key, plexSrv.URL, owner.PlexTVToken, plexSrv.URL, jfURL, r.jelly.APIKey(), owner.Username))
+`, plexSrv.URL, owner.PlexTVToken, plexSrv.URL, jfURL, r.jelly.APIKey(), owner.Username))
 	return r
 }
 
-func (r *syncRig) start() {
+func (r *daemon) start() {
 	r.t.Helper()
 	r.proc = start(r.t, r.dir, "--config", r.cfg, "--log-level", "debug", "serve")
 	waitHealthy(r.t, r.proc, r.base)
 }
 
+// run runs a keepwatch command against the daemon, as its admin would, and
+// returns its exit status and output.
+func (r *daemon) run(args ...string) (code int, stdout string) {
+	r.t.Helper()
+	p := start(r.t, r.dir, append([]string{"--config", r.cfg}, args...)...)
+	code = p.wait(r.t, 2*time.Minute)
+	if code != 0 {
+		r.t.Logf("keepwatch %s: exit %d; stderr:\n%s", strings.Join(args, " "), code, p.stderr)
+	}
+	return code, p.stdout.String()
+}
+
 // api calls the management API and decodes its JSON answer into out.
-func (r *syncRig) api(method, path string, in, out any) int {
+func (r *daemon) api(method, path string, in, out any) int {
 	r.t.Helper()
 	var body io.Reader
 	if in != nil {
@@ -184,7 +213,7 @@ func (r *syncRig) api(method, path string, in, out any) int {
 
 // eventually polls cond every 5 ms until it holds, failing after limit (a
 // guard against hanging, not a speed assertion).
-func (r *syncRig) eventually(what string, limit time.Duration, cond func() bool) time.Duration {
+func (r *daemon) eventually(what string, limit time.Duration, cond func() bool) time.Duration {
 	r.t.Helper()
 	start := time.Now()
 	for !cond() {
@@ -219,20 +248,25 @@ func (r *syncRig) jellyWatched(i int) bool {
 	return d.Played
 }
 
-// webhookURLs reads the backend-wide webhook URLs keepwatch issued.
-func (r *syncRig) webhookURLs() map[string]string {
+// webhookURLs waits until keepwatch has issued a webhook URL for every
+// "user/backend" of want ("*" for a backend-wide token) and returns them by
+// that key.
+func (r *daemon) webhookURLs(want ...string) map[string]string {
 	urls := map[string]string{}
 	r.eventually("webhook tokens issued", 30*time.Second, func() bool {
-		var list []struct{ User, Backend, URL string }
+		var list []api.Webhook
 		if r.api(http.MethodGet, "/webhooks", nil, &list) != http.StatusOK {
 			return false
 		}
 		for _, w := range list {
-			if w.User == "*" {
-				urls[w.Backend] = w.URL
+			urls[w.User+"/"+w.Backend] = w.URL
+		}
+		for _, k := range want {
+			if urls[k] == "" {
+				return false
 			}
 		}
-		return urls["plex"] != "" && urls["jelly"] != ""
+		return true
 	})
 	return urls
 }
@@ -252,8 +286,8 @@ func (r *syncRig) writeRequests() int {
 	return n
 }
 
-// recordWithGUID returns the id of alice's record of the item with guid.
-func (r *syncRig) recordWithGUID(guid string) uint64 {
+// recordWithGUID returns the id of user's record of the item with guid.
+func (r *daemon) recordWithGUID(user, guid string) uint64 {
 	r.t.Helper()
 	var page struct {
 		Records []struct {
@@ -261,7 +295,7 @@ func (r *syncRig) recordWithGUID(guid string) uint64 {
 			Item struct{ GUIDs []string }
 		}
 	}
-	if r.api(http.MethodGet, "/state?user=alice&limit=500", nil, &page) != http.StatusOK {
+	if r.api(http.MethodGet, "/state?user="+user+"&limit=500", nil, &page) != http.StatusOK {
 		r.t.Fatal("list state")
 	}
 	for _, rec := range page.Records {
@@ -269,13 +303,13 @@ func (r *syncRig) recordWithGUID(guid string) uint64 {
 			return rec.ID
 		}
 	}
-	r.t.Fatalf("no record of alice has %s", guid)
+	r.t.Fatalf("no record of %s has %s", user, guid)
 	return 0
 }
 
 // journalHas reports whether a record's history holds an event of kind on
 // backend.
-func (r *syncRig) journalHas(recordID uint64, kind, backend string) bool {
+func (r *daemon) journalHas(recordID uint64, kind, backend string) bool {
 	r.t.Helper()
 	var rec struct {
 		Journal []struct{ Kind, Backend string }
@@ -340,11 +374,11 @@ func TestE2ESync(t *testing.T) {
 		}
 	})
 
-	urls := r.webhookURLs()
-	if err := r.plex.AddWebhook(plexfake.Webhook{URL: urls["plex"]}); err != nil {
+	urls := r.webhookURLs("*/plex", "*/jelly")
+	if err := r.plex.AddWebhook(plexfake.Webhook{URL: urls["*/plex"]}); err != nil {
 		t.Fatal(err)
 	}
-	r.fwd.set(urls["jelly"])
+	r.fwd.set(urls["*/jelly"])
 
 	var latencies []time.Duration
 	t.Run("plex scrobble reaches jellyfin", func(t *testing.T) {
@@ -415,7 +449,7 @@ func TestE2ESync(t *testing.T) {
 		// The first import tried to write this play to Plex, which had no
 		// such movie: a permanent failure. Adding the movie to Plex sends
 		// library.new; keepwatch links alice's record to it and writes.
-		recordID := r.recordWithGUID("imdb:" + onlyJellyIMDb)
+		recordID := r.recordWithGUID("alice", "imdb:"+onlyJellyIMDb)
 		if !r.journalHas(recordID, "backend.write_failed", "plex") {
 			t.Fatalf("record %d: no failed write to Plex before the movie existed there", recordID)
 		}
@@ -468,7 +502,7 @@ func TestE2ESync(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return resp.StatusCode, string(b)
 		}
-		okCode, okBody := post(urls["jelly"])
+		okCode, okBody := post(urls["*/jelly"])
 		badCode, badBody := post(r.base + "/webhook/not-a-real-token")
 		if okCode != badCode || okBody != badBody {
 			t.Errorf("valid token: %d %q; invalid: %d %q", okCode, okBody, badCode, badBody)
