@@ -160,7 +160,7 @@ func Inspect(ctx context.Context, path string, args []string, log zerolog.Logger
 	cmd.Env = []string{plugins.LogLevelEnv + "=warn"}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  plugins.Handshake,
-		VersionedPlugins: plugins.HostPluginSets(),
+		VersionedPlugins: hostPluginSets(),
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogBridge(log.With().Str("plugin_path", path).Logger()),

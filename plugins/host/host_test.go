@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -367,9 +368,14 @@ func writeExternal(t *testing.T, dir, typ, serves string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return writeScript(t, dir, typ, "exec '"+exe+"' plugin serve "+serves)
+}
+
+// writeScript installs a shell script as the external plugin of typ.
+func writeScript(t *testing.T, dir, typ, body string) string {
+	t.Helper()
 	path := filepath.Join(dir, host.ExecutablePrefix+typ)
-	script := "#!/bin/sh\nexec '" + exe + "' plugin serve " + serves + "\n"
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -456,50 +462,82 @@ func (b *syncBuffer) lines() []map[string]any {
 	return out
 }
 
+// TestPluginLogsKeepLevelAndName runs the chatty plugin, which logs one
+// line at each level, under hosts logging at info, debug and trace: each
+// line the host's level lets through arrives at its own level, tagged with
+// the backend's name and type and keeping its fields; the others do not
+// arrive at all.
 func TestPluginLogsKeepLevelAndName(t *testing.T) {
-	var buf syncBuffer
-	h, _ := newHost(t, func(o *host.Options) { o.Logger = zerolog.New(&buf).Level(zerolog.InfoLevel) })
-	cfg := memConfig("talker")
-	cfg.Type = "chatty"
-	addReady(t, h, cfg)
+	tag := map[string]any{"backend": "talker", "backend_type": "chatty", "component": "chatty"}
+	lines := map[string]map[string]any{
+		"trace line": {"level": "trace"},
+		"debug line": {"level": "debug"},
+		"info line":  {"level": "info", "n": float64(7)},
+		"warn line":  {"level": "warn", "key": "value"},
+		"error line": {"level": "error", "error": "boom"},
+	}
+	tests := []struct {
+		level  zerolog.Level
+		absent []string
+	}{
+		{zerolog.InfoLevel, []string{"trace line", "debug line"}},
+		{zerolog.DebugLevel, []string{"trace line"}},
+		{zerolog.TraceLevel, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			if tt.level < zerolog.GlobalLevel() {
+				// zerolog's global level (debug unless set) also gates
+				// the host's logger, as it does in keepwatch.
+				prev := zerolog.GlobalLevel()
+				zerolog.SetGlobalLevel(tt.level)
+				t.Cleanup(func() { zerolog.SetGlobalLevel(prev) })
+			}
+			var buf syncBuffer
+			h, _ := newHost(t, func(o *host.Options) { o.Logger = zerolog.New(&buf).Level(tt.level) })
+			cfg := memConfig("talker")
+			cfg.Type = "chatty"
+			addReady(t, h, cfg)
 
-	find := func(msg string) map[string]any {
-		for _, l := range buf.lines() {
-			if l["message"] == msg {
-				return l
+			find := func(msg string) map[string]any {
+				for _, l := range buf.lines() {
+					if l["message"] == msg {
+						return l
+					}
+				}
+				return nil
 			}
-		}
-		return nil
-	}
-	deadline := time.After(waitTimeout)
-	for find("error line") == nil {
-		select {
-		case <-deadline:
-			t.Fatalf("the plugin's log lines never arrived; got %v", buf.lines())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	want := map[string]map[string]any{
-		"info line":  {"level": "info", "backend": "talker", "backend_type": "chatty", "component": "chatty", "n": float64(7)},
-		"warn line":  {"level": "warn", "backend": "talker", "backend_type": "chatty", "component": "chatty", "key": "value"},
-		"error line": {"level": "error", "backend": "talker", "backend_type": "chatty", "component": "chatty", "error": "boom"},
-	}
-	for msg, fields := range want {
-		line := find(msg)
-		if line == nil {
-			t.Errorf("line %q missing", msg)
-			continue
-		}
-		for k, v := range fields {
-			if line[k] != v {
-				t.Errorf("line %q: %s = %v, want %v (line %v)", msg, k, line[k], v, line)
+			// The lines are written in order, so once the last is here
+			// all those that will come have.
+			deadline := time.After(waitTimeout)
+			for find("error line") == nil {
+				select {
+				case <-deadline:
+					t.Fatalf("the plugin's log lines never arrived; got %v", buf.lines())
+				case <-time.After(20 * time.Millisecond):
+				}
 			}
-		}
-	}
-	for _, below := range []string{"debug line", "trace line"} {
-		if l := find(below); l != nil {
-			t.Errorf("%q logged though the host logs at info: %v", below, l)
-		}
+			for msg, fields := range lines {
+				line := find(msg)
+				if slices.Contains(tt.absent, msg) {
+					if line != nil {
+						t.Errorf("%q logged though the host logs at %s: %v", msg, tt.level, line)
+					}
+					continue
+				}
+				if line == nil {
+					t.Errorf("line %q missing", msg)
+					continue
+				}
+				for _, want := range []map[string]any{fields, tag} {
+					for k, v := range want {
+						if line[k] != v {
+							t.Errorf("line %q: %s = %v, want %v (line %v)", msg, k, line[k], v, line)
+						}
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -570,5 +608,129 @@ zz        external  -        -              /p/keepwatch-backend-zz        error
 	var empty bytes.Buffer
 	if err := host.WriteList(&empty, nil, true); err != nil || strings.TrimSpace(empty.String()) != "[]" {
 		t.Errorf("empty list as JSON: %q, %v", empty.String(), err)
+	}
+}
+
+func TestPluginExitingAtEveryStartKeepsRestarting(t *testing.T) {
+	h, tr := newHost(t, nil)
+	in, err := h.Add(plugins.Config{Name: "exits", Type: "exiter", URL: "mem://exits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const restarts = 4
+	tr.waitFor(t, "repeated restarts", func() bool {
+		s := in.Status()
+		return s.Restarts >= restarts || s.State == host.StateFailed || s.State == host.StateReady
+	})
+	// Stop the supervisor so that the record below is complete.
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	record := append([]host.Status(nil), tr.states["exits"]...)
+	tr.mu.Unlock()
+	if last := record[len(record)-1]; last.State != host.StateStopped {
+		t.Errorf("last state %s, want stopped after Close", last.State)
+	}
+	record = record[:len(record)-1]
+	for i, s := range record {
+		if s.State != host.StateRestarting {
+			t.Errorf("transition %d: %s, want restarting only: a plugin that never starts is neither ready nor failed (last error %q)", i, s.State, s.LastError)
+			continue
+		}
+		if s.Restarts != i+1 {
+			t.Errorf("transition %d: restarts %d, want %d: the count grows with every restart", i, s.Restarts, i+1)
+		}
+		if !strings.Contains(s.LastError, "start "+s.Path) || s.PID != 0 {
+			t.Errorf("transition %d: status %+v: want the start error and no pid", i, s)
+		}
+	}
+	if len(record) < restarts {
+		t.Errorf("%d restarting transitions, want at least %d", len(record), restarts)
+	}
+}
+
+// TestStartFailuresThatNeedAPerson starts executables that no restart can
+// make work. Each must leave the instance failed, its error saying why, and
+// not be restarted. The wording asserted here is go-plugin's: it is what
+// the host's incompatible() recognises, so a go-plugin upgrade that changes
+// it fails this test.
+func TestStartFailuresThatNeedAPerson(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(t *testing.T, dir string) string
+		want  []string // in the last error
+	}{
+		{
+			name: "a protocol version the host lacks",
+			write: func(t *testing.T, dir string) string {
+				return writeExternal(t, dir, memback.Type, "v2only")
+			},
+			want: []string{"not a compatible keepwatch plugin", "this keepwatch speaks plugin protocol 1", "Plugin version: 2"},
+		},
+		{
+			// A plugin built against another go-plugin major protocol: its
+			// handshake's first field (the core version) is not 1. Written
+			// by hand; the script then waits to be killed, as a plugin would.
+			name: "another go-plugin core protocol",
+			write: func(t *testing.T, dir string) string {
+				return writeScript(t, dir, memback.Type, "echo '2|1|unix|/nonexistent|grpc'\nexec sleep 600")
+			},
+			want: []string{"not a compatible keepwatch plugin", "core API version", "Plugin version: 2"},
+		},
+		{
+			name: "not a plugin",
+			write: func(t *testing.T, dir string) string {
+				return writeScript(t, dir, memback.Type, "echo 'usage: frobnicate FILE'\nexec sleep 600")
+			},
+			want: []string{"not a compatible keepwatch plugin", "usage: frobnicate FILE"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := tt.write(t, dir)
+			h, tr := newHost(t, func(o *host.Options) { o.Builtins = nil; o.PluginsDir = dir })
+			in, err := h.Add(memConfig("incompatible"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+			defer cancel()
+			if err := in.WaitReady(ctx); err == nil || !strings.Contains(err.Error(), "plugin failed") {
+				t.Fatalf("WaitReady: %v, want the plugin failed", err)
+			}
+			s := in.Status()
+			if s.State != host.StateFailed || s.Restarts != 0 || s.PID != 0 {
+				t.Errorf("status %+v: want failed, never restarted, no process", s)
+			}
+			for _, want := range append(tt.want, path) {
+				if !strings.Contains(s.LastError, want) {
+					t.Errorf("last error %q does not say %q", s.LastError, want)
+				}
+			}
+			// After Close the supervisor is gone and the record complete.
+			if err := h.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := tr.of("incompatible"); !cmp.Equal(got, []host.State{host.StateFailed, host.StateStopped}) {
+				t.Errorf("transitions %v, want failed, then stopped by Close", got)
+			}
+		})
+	}
+}
+
+// TestNewerPluginSpeaksV1 runs a plugin that offers protocol versions 1
+// and 2 under a host that offers only 1: they agree on 1.
+func TestNewerPluginSpeaksV1(t *testing.T) {
+	dir := t.TempDir()
+	writeExternal(t, dir, memback.Type, "v1and2")
+	h, _ := newHost(t, func(o *host.Options) { o.Builtins = nil; o.PluginsDir = dir })
+	in := addReady(t, h, memConfig("v1and2"))
+	if s := in.Status(); s.Protocol != 1 {
+		t.Errorf("negotiated protocol %d, want 1", s.Protocol)
+	}
+	if got := countImport(t, in, "a1"); got != 7 {
+		t.Errorf("imported %d observations, want 7", got)
 	}
 }

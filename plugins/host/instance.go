@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,8 +32,10 @@ type Status struct {
 	Capabilities []plugins.Capability `json:"capabilities,omitempty"`
 	Protocol     int                  `json:"protocol,omitempty"`
 	PID          int                  `json:"pid,omitempty"`
-	Restarts     int                  `json:"restarts"`
-	LastError    string               `json:"last_error,omitempty"`
+	// Restarts counts how often the plugin had to be started again: once
+	// each time its process died, hung or failed to start.
+	Restarts  int    `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Instance is one configured backend's supervised plugin process. It is a
@@ -131,7 +136,7 @@ func (in *Instance) setState(state State, err error, p *process) {
 	if state != in.state {
 		in.since = time.Now()
 	}
-	if state == StateRestarting && in.state == StateReady {
+	if state == StateRestarting {
 		in.restarts++
 	}
 	in.state, in.lastErr, in.proc = state, err, p
@@ -192,10 +197,50 @@ func (e *permanentError) Unwrap() error { return e.err }
 
 var errStopping = errors.New("stopping")
 
+// hostPluginSets is what the host offers in the handshake; a variable so
+// that a test can offer a version beside 1 before there is one.
+var hostPluginSets = plugins.HostPluginSets
+
+// hostVersions lists the protocol versions the host offers, for errors.
+func hostVersions() string {
+	var vs []string
+	for _, v := range slices.Sorted(maps.Keys(hostPluginSets())) {
+		vs = append(vs, strconv.Itoa(v))
+	}
+	return strings.Join(vs, ", ")
+}
+
+// incompatible reports whether go-plugin failed to start a plugin for a
+// reason no restart can fix: the executable's handshake names a protocol
+// this host does not speak, or what it printed is no handshake at all.
+//
+// go-plugin (v1.8, client.go: Start and checkProtoVersion) returns these as
+// plain errors, with no type or sentinel to test for, so they are told by
+// their wording, case-insensitively: go-plugin has capitalised it in some
+// releases and not in others. TestStartFailuresThatNeedAPerson pins the
+// wording, so an upgrade that changes it fails that test; were it missed,
+// such a plugin would be restarted with the maximum backoff instead of
+// failing, its error still shown.
+//
+// A process that exits before its handshake is a crash, restarted like any
+// other: go-plugin says "plugin exited before we could connect", or, when
+// it sees stdout close first, "Unrecognized remote plugin message" with
+// "Failed to read any lines".
+func incompatible(err error) bool {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "incompatible api version"), strings.Contains(msg, "incompatible core api version"):
+		return true
+	case strings.Contains(msg, "unrecognized remote plugin message"):
+		return !strings.Contains(msg, "failed to read any lines")
+	}
+	return false
+}
+
 // supervise starts the plugin, watches it and restarts it until stop.
 func (in *Instance) supervise() {
 	defer close(in.done)
-	failures := 0
+	delays := newBackoff(in.opts)
 	for {
 		p, err := in.start()
 		if in.ctx.Err() != nil {
@@ -214,9 +259,7 @@ func (in *Instance) supervise() {
 				return
 			}
 			in.setState(StateRestarting, err, nil)
-			delay := in.backoff(failures)
-			failures++
-			if !in.sleep(delay) {
+			if !in.sleep(delays.next(0)) {
 				in.setState(StateStopped, nil, nil)
 				return
 			}
@@ -235,24 +278,11 @@ func (in *Instance) supervise() {
 		// cleaned up.
 		in.setState(StateRestarting, reason, nil)
 		in.kill(p, false)
-		if time.Since(readyAt) >= in.opts.StableAfter {
-			failures = 0
-		}
-		delay := in.backoff(failures)
-		failures++
-		if !in.sleep(delay) {
+		if !in.sleep(delays.next(time.Since(readyAt))) {
 			in.setState(StateStopped, nil, nil)
 			return
 		}
 	}
-}
-
-func (in *Instance) backoff(failures int) time.Duration {
-	d := in.opts.MinBackoff
-	for i := 0; i < failures && d < in.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, in.opts.MaxBackoff)
 }
 
 func (in *Instance) sleep(d time.Duration) bool {
@@ -290,7 +320,7 @@ func (in *Instance) start() (*process, error) {
 	cmd.Env = []string{plugins.LogLevelEnv + "=" + in.pluginLogLevel()}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  plugins.Handshake,
-		VersionedPlugins: plugins.HostPluginSets(),
+		VersionedPlugins: hostPluginSets(),
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           newHCLogBridge(in.pluginLog),
@@ -313,9 +343,9 @@ func (in *Instance) start() (*process, error) {
 
 	proto, err := client.Client()
 	if err != nil {
-		msg := err.Error()
-		if strings.Contains(msg, "ncompatible API version") || strings.Contains(msg, "Unrecognized remote plugin message") {
-			return nil, &permanentError{fmt.Errorf("start %s: %w", in.cmd.Path, err)}
+		if incompatible(err) {
+			return nil, &permanentError{fmt.Errorf("start %s: not a compatible keepwatch plugin (this keepwatch speaks plugin protocol %s): %w",
+				in.cmd.Path, hostVersions(), err)}
 		}
 		return nil, fmt.Errorf("start %s: %w", in.cmd.Path, err)
 	}

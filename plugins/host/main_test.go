@@ -6,6 +6,10 @@ import (
 	"os"
 	"testing"
 
+	plugin "github.com/hashicorp/go-plugin"
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+
 	"github.com/keepwatch/keepwatch/plugins"
 	"github.com/keepwatch/keepwatch/plugins/internal/memback"
 )
@@ -17,10 +21,23 @@ var testBuiltins = map[string]plugins.Factory{
 	memback.Type: memback.New,
 	"crashy":     newCrashy,
 	"chatty":     newChatty,
+	"exiter":     newExiter,
+}
+
+// testServers serve memback under other protocol versions than
+// plugins.Serve does, as a plugin built with an older or newer SDK would.
+// They are run as `<test binary> plugin serve <name>`, like the built-ins.
+var testServers = map[string]func(){
+	"v2only": func() { serveVersions(2) },
+	"v1and2": func() { serveVersions(1, 2) },
 }
 
 func TestMain(m *testing.M) {
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" {
+		if serve, ok := testServers[os.Args[3]]; ok {
+			serve()
+			os.Exit(0)
+		}
 		f, ok := testBuiltins[os.Args[3]]
 		if !ok {
 			fmt.Fprintf(os.Stderr, "no built-in backend %q\n", os.Args[3])
@@ -94,4 +111,28 @@ func (c chatty) Describe(ctx context.Context) (plugins.Description, error) {
 func (c chatty) Configure(ctx context.Context, cfg plugins.Config) error {
 	chattyLog()
 	return c.Backend.Configure(ctx, cfg)
+}
+
+// exiter's process exits while its backend is built, before the handshake:
+// a plugin that crashes at every start.
+func newExiter(plugins.Env) plugins.Backend {
+	os.Exit(3)
+	return nil
+}
+
+// serveVersions serves memback under each of versions; go-plugin picks the
+// highest the host also offers, or the lowest when it offers none of them.
+func serveVersions(versions ...int) {
+	env := plugins.Env{Logger: zerolog.Nop()}
+	sets := map[int]plugin.PluginSet{}
+	for _, v := range versions {
+		sets[v] = plugin.PluginSet{plugins.PluginName: &plugins.GRPCPluginV1{Factory: memback.New, Env: env}}
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  plugins.Handshake,
+		VersionedPlugins: sets,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts, plugins.GRPCServerOptions()...)...)
+		},
+	})
 }
