@@ -94,7 +94,7 @@ type fixture struct {
 
 // newFixture opens a real store in a temporary data directory and builds a
 // scheduler over it with cfg; the scheduler is stopped when the test ends.
-func newFixture(t *testing.T, cfg Config, now func() time.Time) *fixture {
+func newFixture(t *testing.T, cfg Config, now func() time.Time, more ...func(*Options)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, store.FileName), store.Options{NoSync: true})
@@ -103,8 +103,12 @@ func newFixture(t *testing.T, cfg Config, now func() time.Time) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{st: st, syncer: &fakeSyncer{st: st}, dataDir: dir}
-	f.s, err = New(Options{Store: st, Syncer: f.syncer, Tasks: cfg, DataDir: dir, Now: now,
-		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)})
+	opts := Options{Store: st, Syncer: f.syncer, Tasks: cfg, DataDir: dir, Now: now,
+		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)}
+	for _, m := range more {
+		m(&opts)
+	}
+	f.s, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +120,20 @@ func newFixture(t *testing.T, cfg Config, now func() time.Time) *fixture {
 		}
 	})
 	return f
+}
+
+// firedRuns makes the syncer report the kind of every import and export it
+// is asked for ("import full" for a full import).
+func (f *fixture) firedRuns() chan string {
+	fired := make(chan string, 16)
+	f.syncer.hook = func(_ context.Context, kind string, req Request) error {
+		if req.Full {
+			kind += " full"
+		}
+		fired <- kind
+		return nil
+	}
+	return fired
 }
 
 // runAndWait runs task name now and returns its finished run.

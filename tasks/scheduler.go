@@ -56,6 +56,12 @@ type Options struct {
 	DataDir string // backups go to DataDir/backups
 	Logger  zerolog.Logger
 	Now     func() time.Time // time.Now when nil
+	// ImportOnStart runs the delta import once when Start begins the
+	// schedules, if the import task is enabled: servers do not resend the
+	// webhooks sent while keepwatch was stopped, and an "@every 1h" schedule
+	// would otherwise leave what changed meanwhile (or, on the first start,
+	// everything) unsynced for up to an hour.
+	ImportOnStart bool
 }
 
 // TaskInfo describes one task for `keepwatch tasks list` and the API.
@@ -106,6 +112,8 @@ type Scheduler struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // runs in progress, scheduled or on demand
 	startOnce sync.Once
+	// importOnStart is Options.ImportOnStart.
+	importOnStart bool
 
 	mu      sync.Mutex
 	stopped bool
@@ -137,7 +145,7 @@ func New(opts Options) (*Scheduler, error) {
 	s := &Scheduler{
 		store: opts.Store, syncer: opts.Syncer, dataDir: opts.DataDir, log: log, now: now, created: now(),
 		cron: cron.New(cron.WithLogger(cl), cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl))),
-		ctx:  ctx, cancel: cancel, tasks: map[string]*task{},
+		ctx:  ctx, cancel: cancel, tasks: map[string]*task{}, importOnStart: opts.ImportOnStart,
 	}
 	bodies := map[string]runFunc{
 		TaskImport:     s.syncer.Import,
@@ -191,7 +199,8 @@ func taskOf(r *store.Run) string {
 }
 
 // Start marks the runs a previous daemon left running as failed, then starts
-// the schedules. Calling it again, or after Stop, does nothing.
+// the schedules, and the catch-up import when Options.ImportOnStart asks for
+// it. Calling it again, or after Stop, does nothing.
 func (s *Scheduler) Start() {
 	s.startOnce.Do(func() {
 		ids, err := s.store.FailInterruptedRuns(s.created, s.now(), interruptedReason)
@@ -201,11 +210,23 @@ func (s *Scheduler) Start() {
 			s.log.Warn().Interface("runs", ids).Msg("runs left running by a previous daemon marked failed")
 		}
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.stopped {
+		stopped := s.stopped
+		if !stopped {
+			s.cron.Start()
+		}
+		s.mu.Unlock()
+		if stopped || !s.importOnStart || !s.tasks[TaskImport].cfg.Enabled {
 			return
 		}
-		s.cron.Start()
+		// Taken here, not in the goroutine, so the run counts for Stop and
+		// blocks a second import from the moment Start returns.
+		t, err := s.acquire(TaskImport)
+		if err != nil {
+			s.log.Info().Err(err).Msg("import at start skipped")
+			return
+		}
+		s.log.Info().Msg("import at start: catching up on what changed while keepwatch was stopped")
+		go s.runClaimed(t)
 	})
 }
 
@@ -384,6 +405,11 @@ func (s *Scheduler) runScheduled(t *task) {
 		s.log.Info().Str("task", t.name).Err(err).Msg("scheduled run skipped")
 		return
 	}
+	s.runClaimed(t)
+}
+
+// runClaimed makes a scheduled run of t, which the caller has acquired.
+func (s *Scheduler) runClaimed(t *task) {
 	run, _ := s.execute(t, t.request(Request{}), true, nil)
 	s.release(t, run)
 }

@@ -271,6 +271,45 @@ func TestPanicIsAFailedRunAndTheSchedulerLivesOn(t *testing.T) {
 	}
 }
 
+func TestImportOnStart(t *testing.T) {
+	tests := []struct {
+		name    string
+		enabled bool
+		want    []string // the runs Start makes before the hourly schedule is due
+	}{
+		{"import enabled: one catch-up delta import", true, []string{"import"}},
+		{"import disabled: nothing", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{
+				"import":      {Schedule: "@every 1h", Enabled: tt.enabled},
+				"import_full": {Schedule: "@every 1h", Enabled: true},
+				"export":      {Schedule: "@every 1h", Enabled: true},
+			}
+			f := newFixture(t, cfg, nil, func(o *Options) { o.ImportOnStart = true })
+			fired := f.firedRuns()
+			f.s.Start()
+			// Start claims the catch-up run before it returns, and Stop
+			// waits for every claimed run: after both, fired holds all
+			// that ran.
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if err := f.s.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			close(fired)
+			var got []string
+			for k := range fired {
+				got = append(got, k)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("runs at start (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestScheduleFires(t *testing.T) {
 	cfg := Config{
 		"import":      {Schedule: "@every 1s", Enabled: true},
@@ -278,14 +317,7 @@ func TestScheduleFires(t *testing.T) {
 		"export":      {Schedule: "@yearly", Enabled: true},
 	}
 	f := newFixture(t, cfg, nil)
-	fired := make(chan string, 16)
-	f.syncer.hook = func(_ context.Context, kind string, req Request) error {
-		if req.Full {
-			kind += " full"
-		}
-		fired <- kind
-		return nil
-	}
+	fired := f.firedRuns()
 	f.s.Start()
 	if got := receive(t, fired); got != "import" {
 		t.Errorf("scheduled run of %q, want the delta import", got)

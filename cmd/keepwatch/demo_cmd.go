@@ -312,7 +312,10 @@ func (d *demo) serveFake(h http.Handler) (string, error) {
 }
 
 // writeConfig writes the config `keepwatch serve` would need for the
-// fakes: both backends, alice mapped on each, the default tasks.
+// fakes: both backends, alice mapped on each, the default tasks but the
+// scheduled import, which would also run when the daemon starts: the demo
+// runs its first import itself, a full one, so that a kept --dir with fresh
+// fakes still reads every seeded play.
 func (d *demo) writeConfig(dataDir string) error {
 	type (
 		backend struct {
@@ -339,6 +342,12 @@ func (d *demo) writeConfig(dataDir string) error {
 			AutoMap bool   `yaml:"auto_map"`
 			List    []user `yaml:"list"`
 		} `yaml:"users"`
+		Tasks struct {
+			Import struct {
+				Schedule string `yaml:"schedule"`
+				Enabled  bool   `yaml:"enabled"`
+			} `yaml:"import"`
+		} `yaml:"tasks"`
 	}
 	doc.Server.Listen, doc.Server.PublicURL = d.listen, d.base
 	doc.Server.DataDir, doc.Server.APIKey = dataDir, d.apiKey
@@ -347,6 +356,7 @@ func (d *demo) writeConfig(dataDir string) error {
 		{Name: demoJellyfin, Type: "jellyfin", URL: d.jellyURL, Token: d.jelly.APIKey()},
 	}
 	doc.Users.List = []user{{Name: demoUser, Accounts: map[string]string{demoPlex: demoUser, demoJellyfin: demoUser}}}
+	doc.Tasks.Import.Schedule = "@every 1h"
 	var body bytes.Buffer
 	body.WriteString("# Written by keepwatch demo for its fake servers; rewritten at every run.\n")
 	enc := yaml.NewEncoder(&body)

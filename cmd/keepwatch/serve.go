@@ -173,14 +173,14 @@ func newApp(cfg *config.Config, g *globals) (*app, error) {
 		Logger: g.log, RefreshEvery: time.Minute,
 		Hooks: pipeline.Hooks{Delivery: metrics.Delivery, Push: metrics.Push, Refreshed: refreshed}})
 	sched, err := tasks.New(tasks.Options{Store: st, Syncer: syncer{pipe}, Tasks: taskConfig(cfg.Tasks),
-		DataDir: cfg.Server.DataDir, Logger: g.log})
+		DataDir: cfg.Server.DataDir, Logger: g.log, ImportOnStart: true})
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	a.services = append(a.services, service{name: "pipeline", run: func(ctx context.Context) error {
 		waitPlugins(ctx, h, a.log)
 		pipe.Start(ctx) // its first Refresh issues the webhook tokens
-		sched.Start()
+		sched.Start()   // and catches up with an import
 		<-ctx.Done()
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout/2)
 		defer cancel()
