@@ -207,7 +207,7 @@ func seedStore(t *testing.T, st *store.Store) {
 				"jelly":     {State: model.State{Watched: true, PlayedAt: t0.Add(-48 * time.Hour)}, SeenAt: t0.Add(-46 * time.Hour), Written: true},
 			}},
 		{V: 1, User: "alice", Item: episode, State: model.State{Progress: 754 * time.Second},
-			Refs: map[string]model.Ref{"plex-home": {RemoteID: "202"}}},
+			Refs: map[string]model.Ref{"plex-home": {RemoteID: "202"}}, Absent: map[string]time.Time{"jelly": t0.Add(-time.Hour)}},
 		{V: 1, User: "bob", Item: movie, Refs: map[string]model.Ref{"jelly": {RemoteID: "f00d"}}},
 	}
 	runs := []*store.Run{

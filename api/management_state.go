@@ -48,8 +48,11 @@ type Record struct {
 	ChangedAt time.Time            `json:"changed_at,omitzero"`
 	ChangedBy string               `json:"changed_by,omitempty"`
 	Refs      map[string]model.Ref `json:"refs"`
-	Bases     map[string]Base      `json:"bases,omitempty"`
-	Journal   []Event              `json:"journal,omitempty"`
+	// Absent: backends that were found to lack the item, and when; no write
+	// goes to them until they report it.
+	Absent  map[string]time.Time `json:"absent,omitempty"`
+	Bases   map[string]Base      `json:"bases,omitempty"`
+	Journal []Event              `json:"journal,omitempty"`
 }
 
 // Event is one journal entry about a record.
@@ -92,7 +95,7 @@ func recordView(r *model.Record) Record {
 	v := Record{ID: r.ID, User: r.User, PlayState: playState(r.State),
 		Item: Item{Kind: string(it.Kind), Title: it.Title, Year: it.Year, GUIDs: it.GUIDs, ShowTitle: it.ShowTitle,
 			ShowGUIDs: it.ShowGUIDs, Season: it.Season, Episode: it.Episode, DurationSeconds: int64(it.Duration / time.Second)},
-		UpdatedAt: r.UpdatedAt, ChangedAt: r.ChangedAt, ChangedBy: r.ChangedBy, Refs: r.Refs}
+		UpdatedAt: r.UpdatedAt, ChangedAt: r.ChangedAt, ChangedBy: r.ChangedBy, Refs: r.Refs, Absent: r.Absent}
 	if v.Refs == nil {
 		v.Refs = map[string]model.Ref{}
 	}

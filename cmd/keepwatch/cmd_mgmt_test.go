@@ -37,6 +37,7 @@ func TestCLITables(t *testing.T) {
 		{"state-list-filtered", []string{"state", "list", "--user", "alice", "--watched=false"}},
 		{"state-list-paged", []string{"state", "list", "--limit", "1"}},
 		{"state-show", []string{"state", "show", "1"}},
+		{"state-show-absent", []string{"state", "show", "2"}},
 		{"runs-list", []string{"runs", "list"}},
 		{"runs-show-held", []string{"runs", "show", "2"}},
 	}

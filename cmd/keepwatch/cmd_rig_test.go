@@ -163,7 +163,8 @@ func seedCLIStore(t *testing.T, st *store.Store) {
 				Bases: map[string]model.Base{"plex-home": {State: model.State{Watched: true, PlayedAt: played}, WatchedKnown: true, SeenAt: played},
 					"jelly": {State: model.State{Watched: true, PlayedAt: played}, WatchedKnown: true, SeenAt: played.Add(time.Minute), Written: true}}},
 			{User: "alice", Item: model.Item{Kind: model.KindEpisode, Title: "Pilot", ShowTitle: "Lost", ShowGUIDs: []model.GUID{"tvdb:73739"}, Season: 1, Episode: 1},
-				State: model.State{Progress: 1290 * time.Second}, Refs: map[string]model.Ref{"plex-home": {RemoteID: "12"}}},
+				State: model.State{Progress: 1290 * time.Second}, Refs: map[string]model.Ref{"plex-home": {RemoteID: "12"}},
+				Absent: map[string]time.Time{"jelly": played.Add(time.Minute)}},
 			{User: "bob", Item: model.Item{Kind: model.KindMovie, Title: "Heat", Year: 1995, GUIDs: []model.GUID{"imdb:tt0113277"}},
 				State: model.State{Watched: true, PlayedAt: played}, Refs: map[string]model.Ref{"jelly": {RemoteID: "bb"}}},
 		} {

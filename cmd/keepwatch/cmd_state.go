@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -160,16 +161,9 @@ func recordDetail(w io.Writer, rec api.Record) error {
 	} {
 		row(w, kv[0]+":", kv[1])
 	}
-	names := make([]string, 0, len(rec.Refs))
-	for name := range rec.Refs {
-		names = append(names, name)
-	}
-	for name := range rec.Bases {
-		if _, ok := rec.Refs[name]; !ok {
-			names = append(names, name)
-		}
-	}
+	names := slices.Concat(slices.Collect(maps.Keys(rec.Refs)), slices.Collect(maps.Keys(rec.Bases)), slices.Collect(maps.Keys(rec.Absent)))
 	slices.Sort(names)
+	names = slices.Compact(names)
 	row(w)
 	row(w, "BACKEND", "REMOTE ID", "LIBRARY", "LAST SEEN OR WRITTEN", "STATE THERE")
 	for _, name := range names {
@@ -181,6 +175,9 @@ func recordDetail(w io.Writer, rec api.Record) error {
 			if base.Written {
 				seen += " (written)"
 			}
+		}
+		if at, absent := rec.Absent[name]; absent && ref.RemoteID == "" {
+			state = "not on this server (looked up " + showTime(at) + ")"
 		}
 		row(w, name, orDash(ref.RemoteID), orDash(ref.Library), seen, state)
 	}

@@ -131,9 +131,12 @@ func TestE2ETautulliAndEmby(t *testing.T) {
 		// movies (com.plexapp.agents.imdb://…) name their IMDb id and
 		// match Emby's; new-agent ones (plex://movie/…) match nothing
 		// until a Plex backend or a webhook supplies the external ids.
-		if code, out := r.run("import"); code != 0 {
-			t.Fatalf("keepwatch import: exit %d\n%s", code, out)
-		}
+		// The import keepwatch runs when it starts.
+		r.eventually("the import at start", 60*time.Second, func() bool {
+			var runs []struct{ Kind, Status string }
+			r.api(http.MethodGet, "/runs?limit=5", nil, &runs)
+			return len(runs) == 1 && runs[0].Kind == "import" && runs[0].Status == "ok"
+		})
 		checked := 0
 		for i, it := range r.movies {
 			if !strings.HasPrefix(it.GUID, "com.plexapp.agents.imdb://") {
@@ -161,6 +164,21 @@ func TestE2ETautulliAndEmby(t *testing.T) {
 					t.Errorf("movie %d is played for %s on Emby without a play of theirs on Tautulli", i, p.emby)
 				}
 			}
+		}
+	})
+
+	t.Run("keepwatch import --full finds nothing new", func(t *testing.T) {
+		code, out := r.run("import", "--full")
+		if code != 0 {
+			t.Fatalf("keepwatch import --full: exit %d\n%s", code, out)
+		}
+		var runs []struct {
+			Kind   string
+			Counts map[string]int
+		}
+		r.api(http.MethodGet, "/runs?limit=1", nil, &runs)
+		if len(runs) != 1 || runs[0].Counts["changed"] != 0 || runs[0].Counts["queued"] != 0 {
+			t.Errorf("the full import after the first: %+v, want nothing changed or queued\n%s", runs, out)
 		}
 	})
 

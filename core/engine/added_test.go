@@ -49,6 +49,27 @@ func TestItemAddedWritesStateToTheNewCopy(t *testing.T) {
 	if got := v.drainAll(); got.Failed != 1 || got.Written != 0 {
 		t.Fatalf("write of an item b lacks: %+v, want one permanent failure", got)
 	}
+	if r := v.record("alice", 2); r.Absent["b"].IsZero() {
+		t.Errorf("b lacks the item, but the record does not say so: absent %v", r.Absent)
+	}
+	// Imports see the record again every hour: they must not queue the
+	// write, and the drain look it up on b, again and again while b lacks it.
+	v.clock.advance(time.Minute)
+	if res := v.webhook(v.play("a", "alice", 2)); res.Queued != 0 {
+		t.Errorf("a seen again while b lacks the item: %+v, want nothing queued", res)
+	}
+	if q := v.queued(); q != 0 {
+		t.Errorf("%d writes queued to a backend that lacks the item", q)
+	}
+	// A day later keepwatch looks again, once: b may have the item without
+	// having said so (no webhook, no full import yet).
+	v.clock.advance(absentRecheck)
+	if res := v.webhook(v.play("a", "alice", 2)); res.Queued != 1 {
+		t.Errorf("a seen again a day later: %+v, want the write queued to look b up again", res)
+	}
+	if got := v.drainAll(); got.Failed != 1 {
+		t.Fatalf("second look-up on b: %+v, want one permanent failure", got)
+	}
 
 	b.items = append(b.items, 2)
 	v.clock.advance(time.Minute)
@@ -74,6 +95,9 @@ func TestItemAddedWritesStateToTheNewCopy(t *testing.T) {
 	r := v.record("alice", 2)
 	if diff := cmp.Diff(model.Ref{RemoteID: b.remoteID(2), Library: "1"}, r.Refs["b"]); diff != "" {
 		t.Errorf("ref on b (-want +got):\n%s", diff)
+	}
+	if r.Absent != nil {
+		t.Errorf("b has the item now, the record still says absent: %v", r.Absent)
 	}
 
 	t.Run("resent", func(t *testing.T) {

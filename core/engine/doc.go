@@ -8,4 +8,10 @@
 // interfaces; the plugin host adapts real plugins to them. All merging of one
 // page or one webhook delivery happens in one store transaction, and no
 // transaction is open while a backend is called.
+//
+// A write is planned to a backend that has a reference to the item, or that
+// can find it by GUID and was not found to lack it within a day
+// (Record.Absent): a server that lacks part of the household's library is
+// asked about each missing item once a day, not at every import, and gets
+// the write at once when it reports the item (import, webhook, addition).
 package engine

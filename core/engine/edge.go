@@ -168,7 +168,7 @@ func (w PluginWriter) resolve(ctx context.Context, writes []Write, results []Wri
 			continue
 		}
 		if w.Resolver == nil {
-			results[i] = WriteResult{Err: errNotOnBackend, Permanent: true}
+			results[i] = WriteResult{Err: errNotOnBackend, Permanent: true, Absent: true}
 			continue
 		}
 		it := wr.Item
@@ -187,7 +187,7 @@ func (w PluginWriter) resolve(ctx context.Context, writes []Write, results []Wri
 	if err != nil {
 		if errors.Is(err, plugins.ErrUnsupported) {
 			for _, i := range idx {
-				results[i] = WriteResult{Err: errNotOnBackend, Permanent: true}
+				results[i] = WriteResult{Err: errNotOnBackend, Permanent: true, Absent: true}
 			}
 			return remote, nil
 		}
@@ -198,7 +198,7 @@ func (w PluginWriter) resolve(ctx context.Context, writes []Write, results []Wri
 	}
 	for j, i := range idx {
 		if !res[j].Found() {
-			results[i] = WriteResult{Err: fmt.Errorf("%w (%s)", errNotOnBackend, describe(writes[i].Item)), Permanent: true}
+			results[i] = WriteResult{Err: fmt.Errorf("%w (%s)", errNotOnBackend, describe(writes[i].Item)), Permanent: true, Absent: true}
 			continue
 		}
 		remote[i] = res[j].ItemID

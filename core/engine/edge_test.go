@@ -129,16 +129,16 @@ func TestPluginWriter(t *testing.T) {
 		t.Errorf("plugin writes mismatch (-want +got):\n%s", diff)
 	}
 	type result struct {
-		OK, Permanent, Skipped bool
-		RemoteID               string
+		OK, Permanent, Absent, Skipped bool
+		RemoteID                       string
 	}
 	var gotR []result
 	for _, r := range got {
-		gotR = append(gotR, result{OK: r.Err == nil, Permanent: r.Permanent, Skipped: r.Skipped, RemoteID: r.RemoteID})
+		gotR = append(gotR, result{OK: r.Err == nil, Permanent: r.Permanent, Absent: r.Absent, Skipped: r.Skipped, RemoteID: r.RemoteID})
 	}
 	wantR := []result{
 		{OK: true, RemoteID: "1"}, {OK: true, RemoteID: "2"}, {OK: true, RemoteID: "3"},
-		{Permanent: true}, // not on the backend: nothing to retry until it reports the item
+		{Permanent: true, Absent: true}, // not on the backend: nothing to retry until it reports the item
 		{OK: true, Skipped: true, RemoteID: "5"},
 		{Permanent: true, RemoteID: "6"},
 		{RemoteID: "7"},

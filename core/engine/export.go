@@ -87,7 +87,7 @@ func (e *Engine) planExport(ctx context.Context, run *Run, targets []string, opt
 				}
 				res.Observed++
 				for _, name := range targets {
-					if _, ok := r.Refs[name]; !ok && !e.cfg.Backends[name].Resolve {
+					if !writable(r, name, e.cfg.Backends[name], a.now) {
 						continue
 					}
 					if _, ok := e.account(r.User, name); !ok {

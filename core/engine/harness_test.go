@@ -102,7 +102,9 @@ func (f *fakeBackend) Write(ctx context.Context, backend string, ws []Write) ([]
 	for k, w := range ws {
 		var i int
 		if _, err := fmt.Sscanf(w.RemoteID, f.name+"-%d", &i); err != nil {
-			out[k] = WriteResult{Err: fmt.Errorf("no item %q", w.RemoteID), Permanent: true}
+			// No reference: as PluginWriter after a lookup by GUID that
+			// found nothing.
+			out[k] = WriteResult{Err: fmt.Errorf("no item %q", w.RemoteID), Permanent: true, Absent: w.RemoteID == ""}
 			continue
 		}
 		if f.failItems[i] {

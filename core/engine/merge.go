@@ -184,11 +184,8 @@ func (a *applyTx) apply(o model.Observation) error {
 	watchedChanged := a.mergeWatched(r, base, hasBase, &o)
 	progressChanged := a.mergeProgress(r, base, hasBase, &o)
 	r.Bases = setBase(r.Bases, &o)
-	if r.Refs == nil {
-		r.Refs = map[string]model.Ref{}
-	}
 	if o.RemoteID != "" {
-		r.Refs[o.Backend] = model.Ref{RemoteID: o.RemoteID, Library: o.Library}
+		r.SetRef(o.Backend, model.Ref{RemoteID: o.RemoteID, Library: o.Library})
 	}
 	if err := a.tx.PutRecord(r); err != nil {
 		return err
@@ -253,16 +250,13 @@ func (a *applyTx) link(o model.Observation) error {
 	enrich(r, &o)
 	ref := model.Ref{RemoteID: o.RemoteID, Library: o.Library}
 	if old, ok := r.Refs[o.Backend]; !ok || old != ref {
-		if r.Refs == nil {
-			r.Refs = map[string]model.Ref{}
-		}
 		if ok && old.RemoteID != ref.RemoteID {
 			// The base described the copy the old id named (the item was
 			// deleted and added again, or replaced): the new copy's state is
 			// unknown, so it must not suppress the write.
 			delete(r.Bases, o.Backend)
 		}
-		r.Refs[o.Backend] = ref
+		r.SetRef(o.Backend, ref)
 		a.res.Linked++
 	} else {
 		a.res.Unchanged++

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/keepwatch/keepwatch/core/model"
 )
 
@@ -43,6 +45,26 @@ func needsWrite(r *model.Record, b model.Base, hasBase bool) need {
 	return n
 }
 
+// absentRecheck is how long a backend found to lack an item is left alone
+// before a write may look it up again. Additions reach keepwatch by webhook
+// (library.new, ItemAdded) or by the backend's next full import, which set the
+// ref at once; the recheck catches an item added where neither happens (no
+// webhook configured, a weekly full import) within a day, while a server
+// that lacks thousands of the household's items is asked about each once a
+// day instead of at every import.
+const absentRecheck = 24 * time.Hour
+
+// writable says whether a write of r could reach backend name at now: the
+// backend has a reference to the item, or can resolve one by GUID and was not
+// found to lack it within absentRecheck (Record.Absent).
+func writable(r *model.Record, name string, p BackendPolicy, now time.Time) bool {
+	if _, ok := r.Refs[name]; ok {
+		return true
+	}
+	at, absent := r.Absent[name]
+	return p.Resolve && (!absent || now.Sub(at) >= absentRecheck)
+}
+
 // plan queues an outbox entry for every backend that exports and differs from
 // r, and drops entries that no longer have anything to write. A backend is a
 // target when it has a reference to the item, or can resolve one by GUID.
@@ -51,7 +73,7 @@ func (a *applyTx) plan(r *model.Record) error {
 		if !p.Export {
 			continue
 		}
-		if _, ok := r.Refs[name]; !ok && !p.Resolve {
+		if !writable(r, name, p, a.now) {
 			continue
 		}
 		if _, ok := a.e.account(r.User, name); !ok {

@@ -27,8 +27,12 @@ type Write struct {
 type WriteResult struct {
 	Err       error // nil: written
 	Permanent bool  // with Err: retrying cannot help (item gone, refused)
-	Skipped   bool  // the item is playing right now: try again later
-	RemoteID  string
+	// Absent, with Err and Permanent: the backend has no such item (a
+	// lookup by GUID found none), so no write is planned to it until it
+	// reports the item (Record.Absent).
+	Absent   bool
+	Skipped  bool // the item is playing right now: try again later
+	RemoteID string
 }
 
 // Writer writes batches of states to one backend. The engine never calls it
@@ -78,6 +82,27 @@ func (e *Engine) Drain(ctx context.Context, origin model.Origin, backend string,
 		}
 	}
 	return total, ctx.Err()
+}
+
+// markAbsent notes that backend has no copy of a record's item (a lookup by
+// GUID found none), so that planning stops queueing writes to it until the
+// backend reports the item.
+func markAbsent(tx *store.Tx, recordID uint64, backend string, now time.Time) error {
+	r, err := tx.Record(recordID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ok := r.Refs[backend]; ok {
+		return nil // reported meanwhile: the next write resolves nothing
+	}
+	if r.Absent == nil {
+		r.Absent = map[string]time.Time{}
+	}
+	r.Absent[backend] = now
+	return tx.PutRecord(r)
 }
 
 type pendingWrite struct {
@@ -173,6 +198,11 @@ func (e *Engine) drainPage(ctx context.Context, origin model.Origin, backend str
 					Backend: backend, Before: &p.base.State, After: &after, Reason: r.Err.Error()}); err != nil {
 					return err
 				}
+				if r.Absent && p.write.RemoteID == "" {
+					if err := markAbsent(tx, p.write.RecordID, backend, now); err != nil {
+						return err
+					}
+				}
 				if err := tx.Dequeue(backend, p.entry.RecordID); err != nil {
 					return err
 				}
@@ -223,10 +253,7 @@ func (e *Engine) recordWrite(a *applyTx, backend string, p pendingWrite, remoteI
 	}
 	r.Bases[backend] = b
 	if remoteID != "" && r.Refs[backend].RemoteID != remoteID {
-		if r.Refs == nil {
-			r.Refs = map[string]model.Ref{}
-		}
-		r.Refs[backend] = model.Ref{RemoteID: remoteID, Library: r.Refs[backend].Library}
+		r.SetRef(backend, model.Ref{RemoteID: remoteID, Library: r.Refs[backend].Library})
 	}
 	if err := a.tx.PutRecord(r); err != nil {
 		return err

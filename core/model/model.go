@@ -154,6 +154,26 @@ type Record struct {
 	ProgressBy        string          `json:"progress_by,omitempty"`
 	Refs              map[string]Ref  `json:"refs,omitempty"`
 	Bases             map[string]Base `json:"bases,omitempty"`
+	// Absent names the backends where a lookup by GUID found no such item,
+	// with when: no write is planned to them until they report the item (an
+	// import, a webhook or an addition sets their ref, see SetRef) or a day
+	// has passed (core/engine looks again then). Without it every import
+	// would queue, and every drain look up again, each watched item a server
+	// does not have.
+	Absent map[string]time.Time `json:"absent,omitempty"`
+}
+
+// SetRef records where backend holds the item, which also ends its
+// absence there.
+func (r *Record) SetRef(backend string, ref Ref) {
+	if r.Refs == nil {
+		r.Refs = map[string]Ref{}
+	}
+	r.Refs[backend] = ref
+	delete(r.Absent, backend)
+	if len(r.Absent) == 0 {
+		r.Absent = nil
+	}
 }
 
 // Observation is what one backend said about one (account, remote item) at one
