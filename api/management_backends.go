@@ -37,19 +37,24 @@ type Plugin struct {
 
 // backend returns a backend's status with lists that encode as [] rather
 // than null, and its plugin's state when the daemon supervises one.
-func (m *Management) backend(s pipeline.Status) Backend {
+func backend(s pipeline.Status, plugs map[string]host.Status) Backend {
 	if s.Capabilities == nil {
 		s.Capabilities = []plugins.Capability{}
 	}
 	out := Backend{Status: s}
-	if m.deps.Plugins == nil {
-		return out
+	if p, ok := plugs[s.Name]; ok {
+		out.Plugin = &Plugin{State: p.State, Since: p.Since, Source: p.Source, Path: p.Path, Protocol: p.Protocol,
+			PID: p.PID, Restarts: p.Restarts, LastError: p.LastError}
 	}
-	for _, p := range m.deps.Plugins() {
-		if p.Name == s.Name {
-			out.Plugin = &Plugin{State: p.State, Since: p.Since, Source: p.Source, Path: p.Path, Protocol: p.Protocol,
-				PID: p.PID, Restarts: p.Restarts, LastError: p.LastError}
-			break
+	return out
+}
+
+// plugins answers the host's view of every backend's plugin, by backend.
+func (m *Management) plugins() map[string]host.Status {
+	out := map[string]host.Status{}
+	if m.deps.Plugins != nil {
+		for _, p := range m.deps.Plugins() {
+			out[p.Name] = p
 		}
 	}
 	return out
@@ -57,8 +62,9 @@ func (m *Management) backend(s pipeline.Status) Backend {
 
 func (m *Management) listBackends(w http.ResponseWriter, r *http.Request) error {
 	out := make([]Backend, 0)
+	plugs := m.plugins()
 	for _, b := range m.deps.Backends.Backends() {
-		out = append(out, m.backend(b.Status()))
+		out = append(out, backend(b.Status(), plugs))
 	}
 	return ok(w, r, out)
 }
@@ -70,7 +76,7 @@ func (m *Management) testBackend(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), backendTestTimeout)
 	defer cancel()
-	return ok(w, r, m.backend(b.Check(ctx)))
+	return ok(w, r, backend(b.Check(ctx), m.plugins()))
 }
 
 // Account is one account a backend listed, with the user it is mapped to

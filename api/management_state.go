@@ -49,7 +49,7 @@ type Record struct {
 	ChangedBy string               `json:"changed_by,omitempty"`
 	Refs      map[string]model.Ref `json:"refs"`
 	// Absent: backends that were found to lack the item, and when; no write
-	// goes to them until they report it.
+	// goes to them until they report it or a day has passed.
 	Absent  map[string]time.Time `json:"absent,omitempty"`
 	Bases   map[string]Base      `json:"bases,omitempty"`
 	Journal []Event              `json:"journal,omitempty"`

@@ -168,6 +168,12 @@ func TestE2ETautulliAndEmby(t *testing.T) {
 	})
 
 	t.Run("keepwatch import --full finds nothing new", func(t *testing.T) {
+		// The first import's writes are done, those that found the item and
+		// those that did not (which mark it absent on Emby).
+		r.eventually("the first import's writes", 30*time.Second, func() bool {
+			var q struct{ Outbox map[string]int }
+			return r.api(http.MethodGet, "/queue", nil, &q) == http.StatusOK && q.Outbox["emby"] == 0
+		})
 		code, out := r.run("import", "--full")
 		if code != 0 {
 			t.Fatalf("keepwatch import --full: exit %d\n%s", code, out)

@@ -61,6 +61,16 @@ func TestItemAddedWritesStateToTheNewCopy(t *testing.T) {
 	if q := v.queued(); q != 0 {
 		t.Errorf("%d writes queued to a backend that lacks the item", q)
 	}
+	// A GUID the record did not have may find what the others did not (a
+	// Tautulli play known by its Plex guid, then by its IMDb id): look again.
+	o := v.play("a", "alice", 2)
+	o.Item.GUIDs = append(o.Item.GUIDs, "tmdb:990002")
+	if res := v.webhook(o); res.Queued != 1 {
+		t.Errorf("a new GUID while b lacks the item: %+v, want the write queued to look b up again", res)
+	}
+	if got := v.drainAll(); got.Failed != 1 {
+		t.Fatalf("look-up with the new GUID: %+v, want one permanent failure (b still lacks it)", got)
+	}
 	// A day later keepwatch looks again, once: b may have the item without
 	// having said so (no webhook, no full import yet).
 	v.clock.advance(absentRecheck)

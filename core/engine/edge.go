@@ -155,13 +155,13 @@ func (w PluginWriter) Write(ctx context.Context, backend string, writes []Write)
 }
 
 // resolve answers the remote id of every write, asking the plugin for the
-// ones the backend never reported. Writes that cannot be resolved get a
-// permanent failure in results.
+// ones the backend never reported, one request per account (what a user may
+// see differs: a Plex user's libraries are restricted). Writes that cannot
+// be resolved get a permanent failure in results, marked Absent.
 func (w PluginWriter) resolve(ctx context.Context, writes []Write, results []WriteResult) ([]string, error) {
 	remote := make([]string, len(writes))
-	var queries []plugins.ResolveQuery
-	var idx []int
-	var account string
+	byAccount := map[string][]int{} // account → indexes of its writes without a remote id
+	var accounts []string
 	for i, wr := range writes {
 		remote[i] = wr.RemoteID
 		if wr.RemoteID != "" {
@@ -171,37 +171,39 @@ func (w PluginWriter) resolve(ctx context.Context, writes []Write, results []Wri
 			results[i] = WriteResult{Err: errNotOnBackend, Permanent: true, Absent: true}
 			continue
 		}
-		it := wr.Item
-		queries = append(queries, plugins.ResolveQuery{Kind: plugins.ItemKind(it.Kind), GUIDs: guidStrings(it.GUIDs),
-			ShowGUIDs: guidStrings(it.ShowGUIDs), Season: it.Season, Episode: it.Episode, Title: it.Title, Year: it.Year})
-		idx = append(idx, i)
-		account = wr.Account
+		if _, ok := byAccount[wr.Account]; !ok {
+			accounts = append(accounts, wr.Account)
+		}
+		byAccount[wr.Account] = append(byAccount[wr.Account], i)
 	}
-	if len(queries) == 0 {
-		return remote, nil
-	}
-	// Drain batches hold one user's writes more often than not; a batch of
-	// several users resolves in the last one's view, which is what servers
-	// with one library for everyone (all of ours) answer anyway.
-	res, err := w.Resolver.Resolve(ctx, plugins.ResolveRequest{AccountID: account, Queries: queries})
-	if err != nil {
+	for _, account := range accounts {
+		idx := byAccount[account]
+		queries := make([]plugins.ResolveQuery, len(idx))
+		for j, i := range idx {
+			it := writes[i].Item
+			queries[j] = plugins.ResolveQuery{Kind: plugins.ItemKind(it.Kind), GUIDs: guidStrings(it.GUIDs),
+				ShowGUIDs: guidStrings(it.ShowGUIDs), Season: it.Season, Episode: it.Episode, Title: it.Title, Year: it.Year}
+		}
+		res, err := w.Resolver.Resolve(ctx, plugins.ResolveRequest{AccountID: account, Queries: queries})
 		if errors.Is(err, plugins.ErrUnsupported) {
 			for _, i := range idx {
 				results[i] = WriteResult{Err: errNotOnBackend, Permanent: true, Absent: true}
 			}
-			return remote, nil
-		}
-		return nil, err
-	}
-	if len(res) != len(queries) {
-		return nil, fmt.Errorf("answered %d resolutions for %d queries", len(res), len(queries))
-	}
-	for j, i := range idx {
-		if !res[j].Found() {
-			results[i] = WriteResult{Err: fmt.Errorf("%w (%s)", errNotOnBackend, describe(writes[i].Item)), Permanent: true, Absent: true}
 			continue
 		}
-		remote[i] = res[j].ItemID
+		if err != nil {
+			return nil, err
+		}
+		if len(res) != len(queries) {
+			return nil, fmt.Errorf("answered %d resolutions for %d queries", len(res), len(queries))
+		}
+		for j, i := range idx {
+			if !res[j].Found() {
+				results[i] = WriteResult{Err: fmt.Errorf("%w (%s)", errNotOnBackend, describe(writes[i].Item)), Permanent: true, Absent: true}
+				continue
+			}
+			remote[i] = res[j].ItemID
+		}
 	}
 	return remote, nil
 }

@@ -60,6 +60,7 @@ type recordingPlugin struct {
 	applied  []plugins.Write
 	outcomes map[string]plugins.WriteOutcome // by ItemID+kind; default ok
 	found    map[string]string               // guid → item id
+	lookedUp map[string]string               // guid → the account it was looked up for
 	err      error
 }
 
@@ -80,8 +81,12 @@ func (p *recordingPlugin) Apply(ctx context.Context, ws []plugins.Write) ([]plug
 
 func (p *recordingPlugin) Resolve(ctx context.Context, req plugins.ResolveRequest) ([]plugins.Resolution, error) {
 	out := make([]plugins.Resolution, len(req.Queries))
+	if p.lookedUp == nil {
+		p.lookedUp = map[string]string{}
+	}
 	for i, q := range req.Queries {
 		for _, g := range q.GUIDs {
+			p.lookedUp[g] = req.AccountID
 			if id, ok := p.found[g]; ok {
 				out[i] = plugins.Resolution{ItemID: id}
 			}
@@ -99,7 +104,7 @@ func TestPluginWriter(t *testing.T) {
 		{Account: "a1", RemoteID: "1", Item: movie("imdb:tt0000001"), State: model.State{Watched: true, PlayedAt: played}, SetWatched: true},
 		{Account: "a1", RemoteID: "2", Item: movie("imdb:tt0000002"), State: model.State{Progress: 5 * time.Minute}, SetWatched: true, SetProgress: true},
 		{Account: "a1", Item: movie("imdb:tt0000003"), State: model.State{Watched: true}, SetWatched: true},
-		{Account: "a1", Item: movie("imdb:tt0000004"), State: model.State{Watched: true}, SetWatched: true},
+		{Account: "a2", Item: movie("imdb:tt0000004"), State: model.State{Watched: true}, SetWatched: true},
 		{Account: "a1", RemoteID: "5", Item: movie("imdb:tt0000005"), State: model.State{Progress: time.Minute}, SetProgress: true},
 		{Account: "a1", RemoteID: "6", Item: movie("imdb:tt0000006"), State: model.State{Watched: true}, SetWatched: true},
 		{Account: "a1", RemoteID: "7", Item: movie("imdb:tt0000007"), State: model.State{Watched: true}, SetWatched: true},
@@ -127,6 +132,11 @@ func TestPluginWriter(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantApplied, p.applied); diff != "" {
 		t.Errorf("plugin writes mismatch (-want +got):\n%s", diff)
+	}
+	// Each write is looked up in its own account's view: what a user may
+	// see differs (restricted libraries), and a miss marks the record absent.
+	if diff := cmp.Diff(map[string]string{"imdb:tt0000003": "a1", "imdb:tt0000004": "a2"}, p.lookedUp); diff != "" {
+		t.Errorf("look-ups by account (-want +got):\n%s", diff)
 	}
 	type result struct {
 		OK, Permanent, Absent, Skipped bool

@@ -284,7 +284,7 @@ func (a *applyTx) create(o *model.Observation) error {
 	}
 	r.Bases = setBase(nil, o)
 	if o.RemoteID != "" {
-		r.Refs = map[string]model.Ref{o.Backend: {RemoteID: o.RemoteID, Library: o.Library}}
+		r.SetRef(o.Backend, model.Ref{RemoteID: o.RemoteID, Library: o.Library})
 	}
 	if err := a.tx.PutRecord(r); err != nil {
 		return err
@@ -303,8 +303,14 @@ func (a *applyTx) create(o *model.Observation) error {
 // year or duration. Matching gets better as servers report more ids.
 func enrich(r *model.Record, o *model.Observation) {
 	it := &r.Item
+	known := len(it.GUIDs) + len(it.ShowGUIDs)
 	it.GUIDs = model.SortGUIDs(append(it.GUIDs, o.Item.GUIDs...))
 	it.ShowGUIDs = model.SortGUIDs(append(it.ShowGUIDs, o.Item.ShowGUIDs...))
+	if len(it.GUIDs)+len(it.ShowGUIDs) > known {
+		// A lookup by the new GUIDs may find what the old ones did not
+		// (a Tautulli play known by its Plex guid, then by its IMDb id).
+		r.Absent = nil
+	}
 	if it.Title == "" {
 		it.Title = o.Item.Title
 	}

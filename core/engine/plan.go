@@ -66,8 +66,8 @@ func writable(r *model.Record, name string, p BackendPolicy, now time.Time) bool
 }
 
 // plan queues an outbox entry for every backend that exports and differs from
-// r, and drops entries that no longer have anything to write. A backend is a
-// target when it has a reference to the item, or can resolve one by GUID.
+// r, and drops entries that no longer have anything to write. Which backends
+// are targets, writable says.
 func (a *applyTx) plan(r *model.Record) error {
 	for name, p := range a.e.cfg.Backends {
 		if !p.Export {

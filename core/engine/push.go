@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/keepwatch/keepwatch/core/model"
@@ -27,9 +28,10 @@ type Write struct {
 type WriteResult struct {
 	Err       error // nil: written
 	Permanent bool  // with Err: retrying cannot help (item gone, refused)
-	// Absent, with Err and Permanent: the backend has no such item (a
-	// lookup by GUID found none), so no write is planned to it until it
-	// reports the item (Record.Absent).
+	// Absent, with Err and Permanent: the write has no remote id and none
+	// can be had (a lookup by GUID found nothing, or the backend cannot look
+	// items up), so no write is planned to the backend until it reports the
+	// item or a day has passed (Record.Absent).
 	Absent   bool
 	Skipped  bool // the item is playing right now: try again later
 	RemoteID string
@@ -84,11 +86,11 @@ func (e *Engine) Drain(ctx context.Context, origin model.Origin, backend string,
 	return total, ctx.Err()
 }
 
-// markAbsent notes that backend has no copy of a record's item (a lookup by
-// GUID found none), so that planning stops queueing writes to it until the
-// backend reports the item.
-func markAbsent(tx *store.Tx, recordID uint64, backend string, now time.Time) error {
-	r, err := tx.Record(recordID)
+// markAbsent notes that backend has no copy of the item of w's record (a
+// lookup by w's GUIDs found none, or the backend cannot look items up), so
+// that planning leaves it alone until the backend reports the item.
+func markAbsent(tx *store.Tx, w Write, backend string, now time.Time) error {
+	r, err := tx.Record(w.RecordID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -96,7 +98,10 @@ func markAbsent(tx *store.Tx, recordID uint64, backend string, now time.Time) er
 		return err
 	}
 	if _, ok := r.Refs[backend]; ok {
-		return nil // reported meanwhile: the next write resolves nothing
+		return nil // reported meanwhile: the next write needs no lookup
+	}
+	if !slices.Equal(r.Item.GUIDs, w.Item.GUIDs) || !slices.Equal(r.Item.ShowGUIDs, w.Item.ShowGUIDs) {
+		return nil // the record gained GUIDs meanwhile: a new lookup may find it
 	}
 	if r.Absent == nil {
 		r.Absent = map[string]time.Time{}
@@ -198,8 +203,8 @@ func (e *Engine) drainPage(ctx context.Context, origin model.Origin, backend str
 					Backend: backend, Before: &p.base.State, After: &after, Reason: r.Err.Error()}); err != nil {
 					return err
 				}
-				if r.Absent && p.write.RemoteID == "" {
-					if err := markAbsent(tx, p.write.RecordID, backend, now); err != nil {
+				if r.Absent {
+					if err := markAbsent(tx, p.write, backend, now); err != nil {
 						return err
 					}
 				}

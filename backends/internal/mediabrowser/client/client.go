@@ -220,6 +220,10 @@ type Query struct {
 	NoUserData bool
 	StartIndex int
 	Limit      int // 0: the server's default (everything)
+	// MaxLimit, for EachPage: after each page Limit doubles, up to MaxLimit,
+	// so that a read that may stop early (newest first) starts small. 0: Limit
+	// stays.
+	MaxLimit int
 }
 
 func (c *Client) values(q Query) url.Values {
@@ -277,8 +281,9 @@ func (c *Client) Items(ctx context.Context, userID string, q Query) (Page, error
 	return out, c.do(ctx, modern, legacy, &out)
 }
 
-// EachPage runs q page by page (Limit items each, from q.StartIndex) and hands every
-// non-empty page to fn, until the server has no more or fn answers stop or an error.
+// EachPage runs q page by page (Limit items each, doubling up to MaxLimit when set, from
+// q.StartIndex) and hands every non-empty page to fn, until the server has no more or fn
+// answers stop or an error.
 func (c *Client) EachPage(ctx context.Context, userID string, q Query, fn func(p Page) (stop bool, err error)) error {
 	if q.Limit <= 0 {
 		return fmt.Errorf("client: EachPage needs a Limit")
@@ -307,6 +312,9 @@ func (c *Client) EachPage(ctx context.Context, userID string, q Query, fn func(p
 			}
 		} else if len(p.Items) < q.Limit {
 			return nil
+		}
+		if q.MaxLimit > q.Limit {
+			q.Limit = min(q.Limit*2, q.MaxLimit)
 		}
 	}
 }

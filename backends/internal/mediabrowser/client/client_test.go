@@ -2,8 +2,11 @@ package client
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -124,5 +127,63 @@ func TestUnits(t *testing.T) {
 	at := time.Date(2024, 5, 1, 14, 30, 45, 0, time.FixedZone("CEST", 2*3600))
 	if c.DatePlayed(at) != "2024-05-01T12:30:45.000Z" || e.DatePlayed(at) != "20240501123045" {
 		t.Errorf("DatePlayed: %s %s", c.DatePlayed(at), e.DatePlayed(at))
+	}
+}
+
+// TestEachPage pages a listing of 20 items from a server that answers what it
+// is asked for, with and without a total and a growing page.
+func TestEachPage(t *testing.T) {
+	tests := []struct {
+		name       string
+		limit, max int
+		noTotal    bool
+		stopAfter  int // fn answers stop once it has seen this many items (0: never)
+		wantLimits []string
+	}{
+		{"fixed pages", 8, 0, false, 0, []string{"8", "8", "8"}},
+		{"growing pages", 2, 8, false, 0, []string{"2", "4", "8", "8"}},
+		{"growing, no total: a short page ends it", 2, 8, true, 0, []string{"2", "4", "8", "8"}},
+		{"stop", 2, 8, false, 5, []string{"2", "4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var limits []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				limits = append(limits, r.URL.Query().Get("Limit"))
+				start, _ := strconv.Atoi(r.URL.Query().Get("StartIndex"))
+				n, _ := strconv.Atoi(r.URL.Query().Get("Limit"))
+				var items []Item
+				for i := start; i < min(start+n, 20); i++ {
+					items = append(items, Item{ID: strconv.Itoa(i)})
+				}
+				total := 20
+				if tt.noTotal {
+					total = 0
+				}
+				_ = json.NewEncoder(w).Encode(Page{Items: items, TotalRecordCount: total})
+			}))
+			defer srv.Close()
+			c := New(Options{Flavor: Jellyfin, BaseURL: srv.URL, Token: "k"})
+			var seen []string
+			err := c.EachPage(t.Context(), "u", Query{Limit: tt.limit, MaxLimit: tt.max}, func(p Page) (bool, error) {
+				for _, it := range p.Items {
+					seen = append(seen, it.ID)
+				}
+				return tt.stopAfter > 0 && len(seen) >= tt.stopAfter, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantLimits, limits); diff != "" {
+				t.Errorf("Limit of each request (-want +got):\n%s", diff)
+			}
+			want := 20
+			if tt.stopAfter > 0 {
+				want = 6 // the pages up to the stop: 2 + 4
+			}
+			if len(seen) != want {
+				t.Errorf("saw %d items, want %d", len(seen), want)
+			}
+		})
 	}
 }

@@ -141,16 +141,9 @@ func (im *importer) delta(ctx context.Context, lib client.Item, since time.Time)
 func (im *importer) playedSince(ctx context.Context, lib client.Item, filter string, cutoff time.Time) error {
 	q := im.query(lib)
 	q.Filters, q.SortBy, q.SortOrder = []string{filter}, "DatePlayed", "Descending"
-	q.Limit = min(deltaFirstPage, im.limit)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		p, err := im.c.Items(ctx, im.user, q)
-		if err != nil {
-			return err
-		}
-		items, done := p.Items[:0:0], len(p.Items) == 0
+	q.Limit, q.MaxLimit = min(deltaFirstPage, im.limit), im.limit
+	return im.c.EachPage(ctx, im.user, q, func(p client.Page) (bool, error) {
+		items, done := p.Items[:0:0], false
 		for _, it := range p.Items {
 			if it.UserData == nil || it.UserData.LastPlayedDate.IsZero() || it.UserData.LastPlayedDate.Before(cutoff) {
 				done = true
@@ -161,17 +154,8 @@ func (im *importer) playedSince(ctx context.Context, lib client.Item, filter str
 				items = append(items, it)
 			}
 		}
-		if err := im.emitItems(ctx, lib, items); err != nil {
-			return err
-		}
-		q.StartIndex += len(p.Items)
-		// As in client.EachPage, the total decides when the server gives it: a server that
-		// caps Limit below what was asked must not end the read early.
-		if done || (p.TotalRecordCount > 0 && q.StartIndex >= p.TotalRecordCount) || (p.TotalRecordCount <= 0 && len(p.Items) < q.Limit) {
-			return nil
-		}
-		q.Limit = min(q.Limit*2, im.limit)
-	}
+		return done, im.emitItems(ctx, lib, items)
+	})
 }
 
 // emitItems converts a page and emits it (nothing when no row is a movie or an episode).
