@@ -122,6 +122,7 @@ func TestCLICommands(t *testing.T) {
 		wantOut    string // substring of stdout
 		wantErr    string // substring of stderr
 		wantReq    map[string]tasks.Request
+		busy       map[string]uint64 // tasks running already, with their run
 		afterCheck func(t *testing.T, rig *cliRig)
 	}{
 		{name: "backends test ok", args: []string{"backends", "test", "plex-home"},
@@ -174,12 +175,18 @@ func TestCLICommands(t *testing.T) {
 		{name: "import unknown backend", args: []string{"import", "--backend", "nope"}, wantCode: exitFailure,
 			wantErr: `keepwatch: backends "nope" is not a configured backend`},
 		{name: "backup", args: []string{"backup"}, wantOut: "run 3 backup ok: observed 30, changed 3, queued 3\n"},
+		{name: "import while the import at start runs follows it", args: []string{"import"}, busy: map[string]uint64{"import": 1},
+			wantOut: "run 1 import ok: observed 3, created 3, queued 2, written 2\n",
+			wantErr: "import is running already (run 1): following it\n"},
+		{name: "a narrower import while one runs is refused", args: []string{"import", "--user", "alice"}, busy: map[string]uint64{"import": 1},
+			wantCode: exitFailure, wantErr: "keepwatch: import: task is already running (run 1): wait for it to end"},
 		{name: "wrong key", args: []string{"runs", "list", "--api-key", "nope"}, wantCode: exitFailure,
 			wantErr: "keepwatch: missing or wrong API key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rig := newCLIRig(t)
+			rig.tasks.busy = tt.busy
 			code, out, errOut := runInProcess(t, rig.env, tt.args...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr %q", code, tt.wantCode, errOut)

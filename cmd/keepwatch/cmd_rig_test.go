@@ -56,14 +56,24 @@ type scriptedTasks struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	got     map[string]tasks.Request
+	busy    map[string]uint64 // tasks running already (refused as the scheduler does), with their run
 }
 
-func (s *scriptedTasks) List() []tasks.TaskInfo { return nil }
+func (s *scriptedTasks) List() []tasks.TaskInfo {
+	var out []tasks.TaskInfo
+	for name, id := range s.busy {
+		out = append(out, tasks.TaskInfo{Name: name, Enabled: true, Running: true, RunID: id, LastRunID: id})
+	}
+	return out
+}
 
 func (s *scriptedTasks) Run(_ context.Context, name string, req tasks.Request) (uint64, <-chan *store.Run, error) {
 	out, known := s.outcome[name]
 	if !known {
 		return 0, nil, fmt.Errorf("tasks: %q: %w", name, tasks.ErrUnknownTask)
+	}
+	if id, running := s.busy[name]; running {
+		return 0, nil, fmt.Errorf("tasks: %s: %w (run %d)", name, tasks.ErrBusy, id)
 	}
 	s.mu.Lock()
 	s.got[name] = req

@@ -220,8 +220,8 @@ func (r *remote) runTask(cmd *cobra.Command, task string, req api.RunRequest, no
 	if err != nil {
 		return err
 	}
-	var started api.RunStarted
-	if _, err := c.do(cmd.Context(), http.MethodPost, "/tasks/"+task+"/run", nil, req, &started); err != nil {
+	started, err := r.startOrFollow(cmd, c, task, req)
+	if err != nil {
 		return err
 	}
 	if noWait {
@@ -247,6 +247,33 @@ func (r *remote) runTask(cmd *cobra.Command, task string, req api.RunRequest, no
 			run.ID, strings.Join(heldBackends(run), ", "), run.ID, run.ID, run.ID)}
 	}
 	return nil
+}
+
+// startOrFollow starts task. When the same task is running already and
+// req asks for nothing but a plain run of it (the task's name says full or
+// not), that run (the import at start, a scheduled one) is what the command
+// asked for: it answers that run instead, saying so on stderr.
+func (r *remote) startOrFollow(cmd *cobra.Command, c *apiClient, task string, req api.RunRequest) (api.RunStarted, error) {
+	var started api.RunStarted
+	plain := len(req.Backends) == 0 && req.User == "" && !req.DryRun
+	for attempt := 0; ; attempt++ {
+		_, err := c.do(cmd.Context(), http.MethodPost, "/tasks/"+task+"/run", nil, req, &started)
+		var ce *apiCallError
+		if err == nil || !plain || !errors.As(err, &ce) || ce.status != http.StatusConflict || attempt == 2 {
+			return started, err
+		}
+		var infos []tasks.TaskInfo
+		if _, lerr := c.do(cmd.Context(), http.MethodGet, "/tasks", nil, nil, &infos); lerr != nil {
+			return started, err
+		}
+		for _, in := range infos {
+			if in.Name == task && in.Running && in.RunID != 0 {
+				fmt.Fprintf(r.g.stderr, "%s is running already (run %d): following it\n", task, in.RunID)
+				return api.RunStarted{RunID: in.RunID}, nil
+			}
+		}
+		// It ended (or another task holds it) between the two calls: ask again.
+	}
 }
 
 func heldBackends(run *store.Run) []string {
